@@ -1,0 +1,84 @@
+"""The azimuth-images release manifest, and how its entries become image specs.
+
+The key mapping is azimuth-ops' (roles/community_images): an entry with ``kubernetes_version``
+becomes ``kube_<major>_<minor>``; three appliance images get fixed keys; anything else in the
+manifest is not used, exactly as there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+
+from components.config import ConfigError, ImageSpec, Problems, parse_spec
+
+APPLIANCE_KEYS = {
+    "ubuntu-desktop": "workstation",
+    "jupyter-repo2docker": "repo2docker",
+    "linux-rstudio": "rstudio",
+}
+
+
+def image_key(build_key: str, entry: Mapping[str, Any]) -> str | None:
+    """The image key azimuth-ops gives a manifest entry, or None for entries it leaves out."""
+    kube = entry.get("kubernetes_version")
+    if isinstance(kube, str):
+        major, minor = kube.removeprefix("v").split(".")[:2]
+        return f"kube_{major}_{minor}"
+    return APPLIANCE_KEYS.get(build_key)
+
+
+def load_manifest(location: str, timeout: float = 30.0) -> Mapping[str, Any]:
+    """Read the manifest from an http(s) URL or a local path; errors name the location."""
+    try:
+        if urlparse(location).scheme in ("http", "https"):
+            response = requests.get(location, timeout=timeout)
+            response.raise_for_status()
+            data = response.json()
+        else:
+            data = json.loads(Path(location.removeprefix("file://")).read_text())
+    except (OSError, ValueError, requests.RequestException) as exc:
+        raise ConfigError([f"azimuthImagesManifestUrl: cannot read {location}: {exc}"]) from exc
+    if not isinstance(data, Mapping):
+        raise ConfigError([f"azimuthImagesManifestUrl: {location} is not a JSON object"])
+    return data
+
+
+def specs_from_manifest(manifest: Mapping[str, Any], location: str) -> dict[str, ImageSpec]:
+    """Image specs keyed as azimuth-ops keys them; every bad entry is reported at once."""
+    problems = Problems()
+    specs: dict[str, ImageSpec] = {}
+    for build_key, entry in manifest.items():
+        path = f"azimuthImagesManifestUrl ({location}).{build_key}"
+        if not isinstance(entry, Mapping):
+            problems.add(path, "manifest entries must be objects")
+            continue
+        kube = entry.get("kubernetes_version")
+        if kube is not None and (
+            not isinstance(kube, str) or len(kube.removeprefix("v").split(".")) < 2
+        ):
+            problems.add(f"{path}.kubernetes_version", f"not a Kubernetes version: {kube!r}")
+            continue
+        key = image_key(build_key, entry)
+        if key is None:
+            continue
+        raw = {
+            "name": entry.get("name"),
+            "sourceUrl": entry.get("url"),
+            "sourceDiskFormat": "qcow2",
+            "containerFormat": "bare",
+            "checksum": entry.get("checksum"),
+            "checksumSha512": entry.get("checksum_sha512"),
+            "kubernetesVersion": kube,
+        }
+        spec = parse_spec({k: v for k, v in raw.items() if v is not None}, path, problems)
+        if spec is not None:
+            specs[key] = spec
+    if problems.items:
+        raise ConfigError(problems.items)
+    return specs
