@@ -27,6 +27,7 @@ DEFAULT_AZIMUTH_IMAGES_REPO = "https://github.com/azimuth-cloud/azimuth-images"
 DEFAULT_AZIMUTH_IMAGES_VERSION = "0.34.0"
 
 _KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_KEY_RULE = "image keys are letters, digits and _, starting with a letter"
 _PROPERTY_RE = re.compile(r"^[A-Za-z0-9_:.-]+=.*$")
 
 
@@ -225,11 +226,14 @@ def parse_spec(value: Any, path: str, problems: Problems) -> ImageSpec | None:
         return None
     before = len(problems.items)
     for unknown in sorted(set(value) - _SPEC_KEYS):
-        problems.add(f"{path}.{unknown}", f"unknown setting (known: {', '.join(sorted(_SPEC_KEYS))})")
+        known = ", ".join(sorted(_SPEC_KEYS))
+        problems.add(f"{path}.{unknown}", f"unknown setting (known: {known})")
     name = _string(value, "name", problems, path, required=True)
     source_url = _string(value, "sourceUrl", problems, path, required=True)
     if source_url and not _is_source(source_url):
-        problems.add(f"{path}.sourceUrl", f"must be an http(s) URL or a local path, got {source_url!r}")
+        problems.add(
+            f"{path}.sourceUrl", f"must be an http(s) URL or a local path, got {source_url!r}"
+        )
     source_format = _choice(value, "sourceDiskFormat", DISK_FORMATS, "qcow2", problems, path)
     container = _choice(value, "containerFormat", CONTAINER_FORMATS, "bare", problems, path)
     checksum = _checksum(value, "checksum", ("sha256", "sha512"), problems, path)
@@ -261,7 +265,7 @@ def parse_spec(value: Any, path: str, problems: Problems) -> ImageSpec | None:
 def check_unique_names(specs: Mapping[str, tuple[str, ImageSpec]]) -> list[str]:
     """Problems for image names used by more than one key (``specs``: key → (config path, spec))."""
     by_name: dict[str, list[str]] = {}
-    for key, (path, spec) in specs.items():
+    for path, spec in specs.values():
         by_name.setdefault(spec.name, []).append(f"{path}.name")
     return [
         f"{paths[0]}: image name {name!r} is also used by {', '.join(paths[1:])}; "
@@ -278,7 +282,7 @@ def _spec_map(value: Any, path: str, problems: Problems) -> dict[str, ImageSpec]
     specs: dict[str, ImageSpec] = {}
     for key, item in value.items():
         if not _KEY_RE.match(str(key)):
-            problems.add(f"{path}.{key}", "image keys are letters, digits and _, starting with a letter")
+            problems.add(f"{path}.{key}", _KEY_RULE)
             continue
         spec = parse_spec(item, f"{path}.{key}", problems)
         if spec is not None:
@@ -288,13 +292,13 @@ def _spec_map(value: Any, path: str, problems: Problems) -> dict[str, ImageSpec]
 
 def _custom_image_ids(value: Any, problems: Problems) -> dict[str, str]:
     if not isinstance(value, Mapping):
-        problems.add("customImageIds", f"must be a map of image key to image ID, got {_kind(value)}")
+        problems.add("customImageIds", f"must be a map of key to image ID, got {_kind(value)}")
         return {}
     ids: dict[str, str] = {}
     for key, image_id in value.items():
         path = f"customImageIds.{key}"
         if not _KEY_RE.match(str(key)):
-            problems.add(path, "image keys are letters, digits and _, starting with a letter")
+            problems.add(path, _KEY_RULE)
         elif not isinstance(image_id, str) or not re.fullmatch(r"[0-9a-fA-F-]{32,36}", image_id):
             problems.add(path, f"must be a Glance image ID (a UUID), got {image_id!r}")
         else:

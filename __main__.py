@@ -1,0 +1,17 @@
+"""community-images: read the site's config, make its images exist in Glance, export their IDs."""
+
+import pulumi
+
+from components.catalog import build_catalog
+from components.component import CommunityImages
+from components.config import NAMESPACE, parse_config, read_pulumi_config
+from components.glance import Glance
+
+cfg = parse_config(read_pulumi_config(pulumi.Config(NAMESPACE).get))
+catalog = build_catalog(cfg)
+glance = Glance.connect(pulumi.Config("openstack").get("cloud"))
+images = CommunityImages("community-images", cfg, catalog, glance)
+
+pulumi.export("imageIds", images.image_ids)
+pulumi.export("images", images.images)
+pulumi.export("kubernetesImages", images.kubernetes_images)

@@ -1,0 +1,77 @@
+"""What Glance already holds, read with openstacksdk using the same cloud as the provider."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import openstack
+from openstack.connection import Connection
+from openstack.image.v2.image import Image as SdkImage
+
+# Set on every image this program uploads: Glance hashes what it stores, so after a conversion
+# ``os_hash_value`` no longer equals the source's sha512 that manifests publish.
+SOURCE_SHA512_PROPERTY = "community_images_source_sha512"
+
+
+class GlanceError(Exception):
+    """A Glance lookup failed or returned something unusable; names the image or key."""
+
+
+@dataclass(frozen=True)
+class GlanceImage:
+    id: str
+    name: str
+    status: str
+    visibility: str
+    disk_format: str | None
+    hash_value: str | None
+    tags: tuple[str, ...]
+    source_sha512: str | None
+
+
+def _image(sdk: SdkImage) -> GlanceImage:
+    properties = sdk.properties or {}
+    return GlanceImage(
+        id=sdk.id,
+        name=sdk.name,
+        status=sdk.status,
+        visibility=sdk.visibility,
+        disk_format=sdk.disk_format,
+        hash_value=sdk.hash_value,
+        tags=tuple(sdk.tags or ()),
+        source_sha512=properties.get(SOURCE_SHA512_PROPERTY),
+    )
+
+
+class Glance:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    def connect(cls, cloud: str | None) -> Glance:
+        """Connect as the openstack provider does: ``openstack:cloud``, else ``OS_CLOUD``/env."""
+        try:
+            return cls(openstack.connect(cloud=cloud or os.environ.get("OS_CLOUD")))
+        except openstack.exceptions.SDKException as exc:
+            raise GlanceError(f"cannot connect to OpenStack (cloud {cloud!r}): {exc}") from exc
+
+    def find(self, name: str) -> list[GlanceImage]:
+        """Every image of that name this project can see, other projects' community ones too.
+
+        The default listing leaves out other projects' community images, which is exactly the
+        case of a shared cloud where another site already uploaded the same release.
+        """
+        try:
+            found = self._conn.image.images(name=name, visibility="all")
+            return sorted((_image(i) for i in found), key=lambda i: i.id)
+        except openstack.exceptions.SDKException as exc:
+            raise GlanceError(f"cannot list images named {name!r}: {exc}") from exc
+
+    def get(self, image_id: str) -> GlanceImage | None:
+        try:
+            return _image(self._conn.image.get_image(image_id))
+        except openstack.exceptions.NotFoundException:
+            return None
+        except openstack.exceptions.SDKException as exc:
+            raise GlanceError(f"cannot read image {image_id}: {exc}") from exc

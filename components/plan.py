@@ -1,0 +1,65 @@
+"""Per image, what to do given what Glance holds: reuse it, keep managing it, or create it."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from components.config import ImageSpec
+from components.glance import GlanceImage
+
+
+class Decision(enum.Enum):
+    CREATE = "create"
+    """Nothing usable of that name: fetch, inspect, convert and upload it."""
+    MANAGE = "manage"
+    """This stack's own image: keep managing it (adopted again if the state was lost)."""
+    REUSE = "reuse"
+    """Someone else's image of that name: use its ID, never touch it."""
+
+
+class TrustError(Exception):
+    """An image of that name exists but its data is not what the spec describes."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    key: str
+    spec: ImageSpec
+    decision: Decision
+    existing: GlanceImage | None = None
+
+
+def plan_image(
+    key: str,
+    spec: ImageSpec,
+    found: Sequence[GlanceImage],
+    owner_tag: str,
+    verify: bool,
+) -> Plan:
+    ours = [i for i in found if owner_tag in i.tags]
+    if len(ours) > 1:
+        ids = ", ".join(i.id for i in ours)
+        raise TrustError(
+            f"image {key} ({spec.name!r}): several images carry this stack's tag {owner_tag!r} "
+            f"({ids}); delete the extra ones or remove the tag from them"
+        )
+    if ours:
+        return Plan(key, spec, Decision.MANAGE, ours[0])
+    usable = [i for i in found if i.status == "active"]
+    if not usable:
+        return Plan(key, spec, Decision.CREATE)
+    expected = spec.source_sha512
+    if not verify or expected is None:
+        # Same trust as azimuth-ops: without a published sha512 the name is all there is.
+        return Plan(key, spec, Decision.REUSE, usable[0])
+    trusted = [i for i in usable if expected in (i.hash_value, i.source_sha512)]
+    if trusted:
+        return Plan(key, spec, Decision.REUSE, trusted[0])
+    seen = "; ".join(f"{i.id} has sha512 {i.hash_value}" for i in usable)
+    raise TrustError(
+        f"image {key} ({spec.name!r}): an image of that name exists but none matches the "
+        f"expected sha512 {expected}: {seen}. Delete or rename it, or set "
+        "community-images:verifyExisting to false to trust it by name"
+    )

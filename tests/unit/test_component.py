@@ -1,0 +1,245 @@
+"""The component with Pulumi's mocks: which resources, with which inputs, and which outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.catalog import Catalog
+from components.component import CommunityImages, owner_tag
+from components.config import ImageSpec, parse_config
+from components.fetch import Checksum
+from components.glance import GlanceError, GlanceImage
+from components.plan import TrustError
+
+SHA512 = "c" * 128
+TAG = owner_tag("community-images", "dev")
+KUBE = ImageSpec(
+    name="kube-134",
+    source_url="http://127.0.0.1:1/kube.qcow2",
+    checksum_sha512=Checksum("sha512", SHA512),
+    kubernetes_version="v1.34.2",
+    properties=(("os_distro", "ubuntu"),),
+)
+DESKTOP = ImageSpec(name="desktop", source_url="http://127.0.0.1:1/desktop.qcow2")
+
+
+class Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(args)
+        return args.resource_id or f"new-{args.name}", {**args.inputs}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        raise AssertionError(f"no provider functions are expected, got {args.token}")
+
+    def images(self) -> dict[str, pulumi.runtime.MockResourceArgs]:
+        return {r.name: r for r in self.resources if r.typ == "openstack:images/image:Image"}
+
+
+class FakeGlance:
+    def __init__(self, *images: GlanceImage) -> None:
+        self._images = images
+
+    def find(self, name: str) -> list[GlanceImage]:
+        return [i for i in self._images if i.name == name]
+
+    def get(self, image_id: str) -> GlanceImage | None:
+        return next((i for i in self._images if i.id == image_id), None)
+
+
+def glance_image(name: str, image_id: str, **overrides: Any) -> GlanceImage:
+    fields: dict[str, Any] = {
+        "id": image_id,
+        "name": name,
+        "status": "active",
+        "visibility": "community",
+        "disk_format": "qcow2",
+        "hash_value": "0" * 128,
+        "tags": (),
+        "source_sha512": None,
+        **overrides,
+    }
+    return GlanceImage(**fields)
+
+
+class Prepared:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(
+        self, key: str, spec: ImageSpec, cache: Path, fmt: str, say: Callable[[str], None]
+    ) -> Path:
+        self.calls.append(key)
+        return cache / f"{spec.name}.{fmt}"
+
+
+@pytest.fixture
+def mocks() -> Mocks:
+    mocks = Mocks()
+    pulumi.runtime.set_mocks(mocks, project="community-images", stack="dev", preview=False)
+    return mocks
+
+
+def build(
+    glance: FakeGlance,
+    specs: dict[str, ImageSpec],
+    prepare: Prepared,
+    custom_ids: dict[str, str] | None = None,
+    **config: Any,
+) -> CommunityImages:
+    cfg = parse_config({"cacheDir": "/cache", "customProperties": ["site=test"], **config})
+    catalog = Catalog(specs=specs, custom_ids=custom_ids or {}, origins={})
+    return CommunityImages("images", cfg, catalog, glance, prepare=prepare)  # type: ignore[arg-type]
+
+
+@pulumi.runtime.test
+def test_new_images_are_prepared_and_uploaded_as_community_images(mocks: Mocks) -> Any:
+    prepared = Prepared()
+    component = build(FakeGlance(), {"kube_1_34": KUBE, "workstation": DESKTOP}, prepared)
+
+    def check(ids: dict[str, str]) -> None:
+        assert ids == {"kube_1_34": "new-kube-134", "workstation": "new-desktop"}
+        assert sorted(prepared.calls) == ["kube_1_34", "workstation"]
+        kube = mocks.images()["kube-134"].inputs
+        assert kube["name"] == "kube-134"
+        assert kube["diskFormat"] == "qcow2"
+        assert kube["containerFormat"] == "bare"
+        assert kube["visibility"] == "community"
+        assert kube["localFilePath"] == "/cache/kube-134.qcow2"
+        assert kube["tags"] == [TAG]
+        assert kube["properties"] == {
+            "site": "test",
+            "os_distro": "ubuntu",
+            "community_images_source_sha512": SHA512,
+        }
+
+    return component.image_ids.apply(check)
+
+
+@pulumi.runtime.test
+def test_outputs_describe_every_image(mocks: Mocks) -> Any:
+    component = build(FakeGlance(), {"kube_1_34": KUBE}, Prepared(), diskFormat="raw")
+
+    def check(args: list[Any]) -> None:
+        images, kube = args
+        assert images["kube_1_34"] == {
+            "id": "new-kube-134",
+            "name": "kube-134",
+            "diskFormat": "raw",
+            "visibility": "community",
+            "checksum": f"sha512:{SHA512}",
+            "source": "created",
+            "kubernetesVersion": "v1.34.2",
+        }
+        assert kube == {
+            "kube_1_34": {
+                "kubernetesVersion": "v1.34.2",
+                "imageId": "new-kube-134",
+                "templateName": "kube-1-34-2",
+            }
+        }
+
+    return pulumi.Output.all(component.images, component.kubernetes_images).apply(check)
+
+
+def test_preview_prepares_nothing() -> None:
+    mocks = Mocks()
+    pulumi.runtime.set_mocks(mocks, project="community-images", stack="dev", preview=True)
+    prepared = Prepared()
+
+    @pulumi.runtime.test
+    def run() -> Any:
+        component = build(FakeGlance(), {"kube_1_34": KUBE}, prepared)
+
+        def check(_: Any) -> None:
+            assert prepared.calls == []
+            assert "localFilePath" not in mocks.images()["kube-134"].inputs
+
+        return component.image_ids.apply(check)
+
+    run()
+
+
+@pulumi.runtime.test
+def test_someone_elses_trusted_image_is_reused_untouched(mocks: Mocks) -> Any:
+    prepared = Prepared()
+    theirs = glance_image("kube-134", "their-id", hash_value=SHA512, visibility="public")
+    component = build(FakeGlance(theirs), {"kube_1_34": KUBE}, prepared)
+
+    def check(args: list[Any]) -> None:
+        ids, images = args
+        assert ids == {"kube_1_34": "their-id"}
+        assert images["kube_1_34"]["source"] == "reused"
+        assert images["kube_1_34"]["visibility"] == "public"
+        assert mocks.images() == {}
+        assert prepared.calls == []
+
+    return pulumi.Output.all(component.image_ids, component.images).apply(check)
+
+
+@pulumi.runtime.test
+def test_converted_image_is_trusted_by_its_source_hash(mocks: Mocks) -> Any:
+    raw = glance_image("kube-134", "raw-id", disk_format="raw", source_sha512=SHA512)
+    component = build(FakeGlance(raw), {"kube_1_34": KUBE}, Prepared(), diskFormat="raw")
+    return component.image_ids.apply(lambda ids: assert_equal(ids, {"kube_1_34": "raw-id"}))
+
+
+def test_untrusted_image_of_the_same_name_is_an_error(mocks: Mocks) -> None:
+    impostor = glance_image("kube-134", "impostor-id")
+    with pytest.raises(TrustError) as err:
+        build(FakeGlance(impostor), {"kube_1_34": KUBE}, Prepared())
+    assert "impostor-id" in str(err.value) and "kube_1_34" in str(err.value)
+
+
+@pulumi.runtime.test
+def test_untrusted_image_is_reused_when_verification_is_off(mocks: Mocks) -> Any:
+    impostor = glance_image("kube-134", "impostor-id")
+    component = build(FakeGlance(impostor), {"kube_1_34": KUBE}, Prepared(), verifyExisting=False)
+    return component.image_ids.apply(lambda ids: assert_equal(ids, {"kube_1_34": "impostor-id"}))
+
+
+@pulumi.runtime.test
+def test_own_image_is_managed_and_adopted_without_download(mocks: Mocks) -> Any:
+    prepared = Prepared()
+    ours = glance_image("kube-134", "our-id", tags=(TAG,), hash_value=SHA512)
+    component = build(FakeGlance(ours), {"kube_1_34": KUBE}, prepared)
+
+    def check(ids: dict[str, str]) -> None:
+        assert ids == {"kube_1_34": "our-id"}
+        assert prepared.calls == []
+        assert "localFilePath" not in mocks.images()["kube-134"].inputs
+
+    return component.image_ids.apply(check)
+
+
+@pulumi.runtime.test
+def test_custom_image_ids_are_checked_and_exported(mocks: Mocks) -> Any:
+    mine = glance_image("packer-desktop", "1b4e28ba-2fa1-11d2-883f-0016d3cca427")
+    component = build(FakeGlance(mine), {}, Prepared(), custom_ids={"workstation": mine.id})
+
+    def check(args: list[Any]) -> None:
+        ids, images = args
+        assert ids == {"workstation": mine.id}
+        assert images["workstation"]["source"] == "custom"
+        assert images["workstation"]["name"] == "packer-desktop"
+
+    return pulumi.Output.all(component.image_ids, component.images).apply(check)
+
+
+def test_missing_or_inactive_custom_image_names_the_key(mocks: Mocks) -> None:
+    queued = glance_image("half", "1b4e28ba-2fa1-11d2-883f-0016d3cca427", status="queued")
+    with pytest.raises(GlanceError, match=r"customImageIds\.workstation: .* is queued"):
+        build(FakeGlance(queued), {}, Prepared(), custom_ids={"workstation": queued.id})
+    with pytest.raises(GlanceError, match=r"customImageIds\.rstudio: no image"):
+        build(FakeGlance(), {}, Prepared(), custom_ids={"rstudio": queued.id})
+
+
+def assert_equal(actual: Any, expected: Any) -> None:
+    assert actual == expected

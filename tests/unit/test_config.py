@@ -1,0 +1,120 @@
+from pathlib import Path
+
+import pytest
+
+from components.config import (
+    DEFAULT_SLURM_IMAGES,
+    ConfigError,
+    parse_config,
+    read_pulumi_config,
+)
+
+SHA256 = "sha256:" + "a" * 64
+SHA512 = "sha512:" + "b" * 128
+
+
+def test_defaults_match_azimuth_ops() -> None:
+    cfg = parse_config({})
+    assert cfg.disk_format == "qcow2"
+    assert cfg.default_visibility == "community"
+    assert cfg.verify_existing is True
+    assert cfg.retain_on_delete is True
+    assert cfg.images is None
+    assert cfg.slurm_images == DEFAULT_SLURM_IMAGES
+    assert cfg.azimuth_images_manifest_url.endswith("/releases/download/0.34.0/manifest.json")
+    assert cfg.parallel >= 2
+
+
+def test_full_spec_is_typed() -> None:
+    cfg = parse_config(
+        {
+            "extraImages": {
+                "debian_11": {
+                    "name": "debian-11-generic-amd64-20220711-1073",
+                    "sourceUrl": "https://example.org/debian-11.raw",
+                    "sourceDiskFormat": "raw",
+                    "checksum": SHA256,
+                    "checksumSha512": SHA512,
+                    "visibility": "private",
+                    "properties": ["os_distro=debian", "hw_scsi_model=virtio-scsi"],
+                    "minDiskGb": 10,
+                }
+            },
+            "customProperties": ["prop1=value1"],
+            "diskFormat": "raw",
+            "cacheDir": "~/images",
+            "parallel": 3,
+        }
+    )
+    spec = cfg.extra_images["debian_11"]
+    assert spec.source_disk_format == "raw"
+    assert spec.checksum is not None and spec.checksum.algorithm == "sha256"
+    assert spec.source_sha512 == "b" * 128
+    assert spec.properties == (("os_distro", "debian"), ("hw_scsi_model", "virtio-scsi"))
+    assert spec.min_disk_gb == 10
+    assert cfg.custom_properties == (("prop1", "value1"),)
+    assert cfg.cache_dir == Path("~/images").expanduser()
+    assert cfg.parallel == 3
+
+
+def test_every_problem_is_reported_at_once_with_its_path() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {
+                "diskFormat": "qcow3",
+                "extraImages": {
+                    "debian_11": {"sourceUrl": "ftp://x/y", "checksum": "md5:abc", "colour": 1},
+                    "ok": {"name": "ok", "sourceUrl": "https://x/ok.qcow2"},
+                },
+                "customProperties": ["novalue"],
+                "parallel": 0,
+                "customImageIds": {"workstation": "not-an-id"},
+                "verifyExisting": "yes",
+            }
+        )
+    problems = err.value.problems
+    for expected in (
+        "diskFormat: must be one of",
+        "extraImages.debian_11.name: is required",
+        "extraImages.debian_11.sourceUrl: must be an http(s) URL or a local path",
+        "extraImages.debian_11.checksum:",
+        "extraImages.debian_11.colour: unknown setting",
+        "customProperties[0]: must be a 'key=value' string",
+        "parallel: must be a whole number of at least 1",
+        "customImageIds.workstation: must be a Glance image ID",
+        "verifyExisting: must be true or false",
+    ):
+        assert any(p.startswith(expected) for p in problems), (expected, problems)
+    assert len(problems) == 9
+    assert "9 problems" in str(err.value)
+
+
+def test_sha256_is_not_accepted_as_sha512() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {"images": {"x": {"name": "x", "sourceUrl": "/tmp/x", "checksumSha512": SHA256}}}
+        )
+    assert err.value.problems == ["images.x.checksumSha512: must be sha512, got sha256"]
+
+
+def test_empty_images_means_nothing_at_all() -> None:
+    assert parse_config({"images": {}}).images == {}
+
+
+def test_pulumi_text_values_are_decoded_only_for_structured_keys() -> None:
+    given = {
+        "azimuthImagesVersion": "1",
+        "parallel": "4",
+        "verifyExisting": "false",
+        "images": "{}",
+        "cacheDir": "/srv/cache",
+    }
+    raw = read_pulumi_config(given.get)
+    assert raw == {
+        "azimuthImagesVersion": "1",
+        "parallel": 4,
+        "verifyExisting": False,
+        "images": {},
+        "cacheDir": "/srv/cache",
+    }
+    assert parse_config(raw).azimuth_images_version == "1"
