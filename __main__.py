@@ -9,7 +9,7 @@ from components.glance import Glance
 
 cfg = parse_config(read_pulumi_config(pulumi.Config(NAMESPACE).get))
 catalog = build_catalog(cfg)
-glance = Glance.connect(pulumi.Config("openstack").get("cloud"))
+glance = Glance.for_cloud(pulumi.Config("openstack").get("cloud"))
 images = CommunityImages("community-images", cfg, catalog, glance)
 
 pulumi.export("imageIds", images.image_ids)

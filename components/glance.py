@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
+import keystoneauth1.exceptions
 import openstack
 from openstack.connection import Connection
 from openstack.image.v2.image import Image as SdkImage
@@ -44,17 +47,26 @@ def _image(sdk: SdkImage) -> GlanceImage:
     )
 
 
+_SDK_ERRORS = (openstack.exceptions.SDKException, keystoneauth1.exceptions.ClientException)
+
+
 class Glance:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    """Connects on first use: a site with nothing to look up (``images: {}``) needs no cloud."""
+
+    def __init__(self, connect: Callable[[], Connection]) -> None:
+        self._connect = connect
 
     @classmethod
-    def connect(cls, cloud: str | None) -> Glance:
-        """Connect as the openstack provider does: ``openstack:cloud``, else ``OS_CLOUD``/env."""
+    def for_cloud(cls, cloud: str | None) -> Glance:
+        """The cloud the provider uses: ``openstack:cloud``, else ``OS_CLOUD`` or ``OS_*``."""
+        return cls(lambda: openstack.connect(cloud=cloud or os.environ.get("OS_CLOUD")))
+
+    @cached_property
+    def _conn(self) -> Connection:
         try:
-            return cls(openstack.connect(cloud=cloud or os.environ.get("OS_CLOUD")))
-        except openstack.exceptions.SDKException as exc:
-            raise GlanceError(f"cannot connect to OpenStack (cloud {cloud!r}): {exc}") from exc
+            return self._connect()
+        except _SDK_ERRORS as exc:
+            raise GlanceError(f"cannot connect to OpenStack: {exc}") from exc
 
     def find(self, name: str) -> list[GlanceImage]:
         """Every image of that name this project can see, other projects' community ones too.
@@ -65,7 +77,7 @@ class Glance:
         try:
             found = self._conn.image.images(name=name, visibility="all")
             return sorted((_image(i) for i in found), key=lambda i: i.id)
-        except openstack.exceptions.SDKException as exc:
+        except _SDK_ERRORS as exc:
             raise GlanceError(f"cannot list images named {name!r}: {exc}") from exc
 
     def get(self, image_id: str) -> GlanceImage | None:
@@ -73,5 +85,5 @@ class Glance:
             return _image(self._conn.image.get_image(image_id))
         except openstack.exceptions.NotFoundException:
             return None
-        except openstack.exceptions.SDKException as exc:
+        except _SDK_ERRORS as exc:
             raise GlanceError(f"cannot read image {image_id}: {exc}") from exc

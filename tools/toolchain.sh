@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prints the directory that holds the Pulumi CLI and its Python plugin scripts, building it first
+# Prints the root of a Pulumi install (``<root>/bin/pulumi`` and the Python plugin scripts beside
+# it, the layout the Automation API's PulumiCommand expects), building it first
 # if needed. No registry here ships Pulumi binaries, so the CLI is built from its Go module at the
 # pinned version; the result is cached outside the repo, keyed by version, so later runs (and
 # fresh clones on the same machine) take no time.
@@ -19,14 +20,14 @@ version_ok() {
   [ "$(printf '%s\n%s\n' "$PULUMI_VERSION" "$have" | sort -V | head -n1)" = "$PULUMI_VERSION" ]
 }
 
-if [ -x "$dir/pulumi" ] && [ -x "$dir/pulumi-language-python-exec" ]; then
+if [ -x "$dir/bin/pulumi" ] && [ -x "$dir/bin/pulumi-language-python-exec" ]; then
   echo "$dir"
   exit 0
 fi
 if on_path=$(command -v pulumi) && version_ok "$on_path" \
   && [ -x "$(dirname "$on_path")/pulumi-language-python-exec" ]; then
   log "using $on_path ($("$on_path" version))"
-  dirname "$on_path"
+  dirname "$(dirname "$on_path")"
   exit 0
 fi
 
@@ -51,15 +52,16 @@ import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
 SRC
 export GOFLAGS=-mod=mod
 go get "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" >&2
-mkdir -p out
+mkdir -p out/bin
 CGO_ENABLED=0 go build -trimpath -tags osusergo,grpcnotrace \
   -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
-  -o out/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2
+  -o out/bin/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2
 # The language host's launcher and the dynamic-provider plugin are scripts shipped in sdk/v3.
 sdk=$(go list -m -f '{{.Dir}}' "github.com/pulumi/pulumi/sdk/v3")
-install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" out/
-install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" out/
-[ "$(out/pulumi version)" = "v$PULUMI_VERSION" ] || { log "built CLI reports $(out/pulumi version)"; exit 1; }
+install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" out/bin/
+install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" out/bin/
+built=$(out/bin/pulumi version)
+[ "$built" = "v$PULUMI_VERSION" ] || { log "built CLI reports $built"; exit 1; }
 mkdir -p "$cache"
 rm -rf "$dir"
 mv out "$dir"

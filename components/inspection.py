@@ -1,0 +1,218 @@
+"""Vet a disk image before anything else (qemu-img, Glance, a hypervisor) reads it.
+
+qemu-img and the hypervisors follow references *out* of an image file: a qcow2 backing file or
+data file, a VMDK extent. An image naming `/etc/passwd` there makes `qemu-img convert` copy the
+host's file into its output (REFERENCE.md §4). So an image is only trusted after three layers:
+
+1. Its real format is detected by streaming it through oslo.utils' format inspector (the code
+   Glance runs on upload) and compared with the declared format, following Glance 33's rules:
+   a raw disk with an MBR or GPT partition table is detected as ``gpt`` and is fine for ``raw``
+   (``glance/async_/flows/plugins/image_conversion.py``: "consider GPT to be raw"); a bootable
+   ISO with a partition table in its system area is detected as both ``iso`` and ``gpt`` and is
+   an ISO (``glance/location.py``); any other multiple match is refused. Unlike Glance's upload
+   path we do not let ``raw`` cover other detected formats: content qemu would interpret must be
+   declared as what it is.
+2. oslo's safety checks for the detected format (qcow2 backing/data file and unknown features,
+   VMDK create type and extents, MBR sanity, ...); Glance makes none of them non-fatal by default.
+3. Only then does qemu-img itself read the metadata, always with ``-f``, under resource limits:
+   ``qemu-img info`` must agree there is no backing file, data file or unsafe VMDK create type
+   (what Glance's conversion plugin checks), and ``qemu-img check`` catches truncated or corrupt
+   metadata that oslo, which reads only headers, cannot see (qemu-img 7.2 catches truncated
+   qcow2, vmdk, vhd and vhdx files this way). A truncated VDI, raw or ISO file looks sound to both,
+   so the download's checksum remains the defence against truncation in transit.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+from oslo_utils.imageutils import format_inspector
+
+# Glance disk_format -> qemu-img driver name. The two vocabularies differ (VHD is qemu's "vpc",
+# an ISO is read by qemu as plain bytes), and every qemu-img command line in this project takes
+# its -f/-O from here.
+QEMU_IMG_FORMATS: Mapping[str, str] = MappingProxyType(
+    {
+        "raw": "raw",
+        "qcow2": "qcow2",
+        "vmdk": "vmdk",
+        "vhd": "vpc",
+        "vhdx": "vhdx",
+        "vdi": "vdi",
+        "iso": "raw",
+    }
+)
+
+# Declared formats whose content oslo may legitimately report under another name.
+_ACCEPTED_DETECTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {"raw": frozenset({"raw", "gpt"})}
+)
+
+# Glance's [image_format] vmdk_allowed_types default: single-file variants, no host extents.
+_SAFE_VMDK_CREATE_TYPES = frozenset({"monolithicSparse", "streamOptimized"})
+
+# oslo needs at most a few hundred KiB (more only for a VMDK footer, which it streams to);
+# the chunk size only trades Python loop overhead against memory.
+_CHUNK_BYTES = 64 * 1024
+
+# `qemu-img check` exit codes that mean the metadata is sound: 3 is leaked clusters (wasted
+# space, no data at risk) and 63 is "this format has no check" (raw, vpc).
+_CHECK_OK_CODES = frozenset({0, 3, 63})
+
+# Crafted metadata can make qemu-img allocate or spin without bound (CVE-2015-5162), so Glance
+# runs it with an address-space and CPU cap; our cap on CPU is looser than Glance's 2 s because
+# `check` walks all metadata of multi-GB images. The limits are set in a small exec shim because
+# subprocess's preexec_fn is unsafe in a threaded program such as a Pulumi provider.
+_QEMU_IMG_ADDRESS_SPACE_BYTES = 1024**3
+_QEMU_IMG_CPU_SECONDS = 60
+_QEMU_IMG_TIMEOUT_SECONDS = 300
+_LIMITED_EXEC = (
+    "import os, resource, sys\n"
+    "resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]),) * 2)\n"
+    "resource.setrlimit(resource.RLIMIT_CPU, (int(sys.argv[2]),) * 2)\n"
+    "os.execv(sys.argv[3], sys.argv[3:])\n"
+)
+
+_STDERR_TAIL_CHARS = 2000
+
+SUPPORTED_FORMATS = frozenset(QEMU_IMG_FORMATS)
+
+
+class UnsafeImageError(Exception):
+    """The image must not be converted or uploaded; the message names the image and why."""
+
+
+class FormatMismatchError(UnsafeImageError):
+    """The content is not in the declared format."""
+
+
+def qemu_img_executable() -> str:
+    """Absolute path of qemu-img, or a clear error when it is not installed."""
+    found = shutil.which("qemu-img")
+    if found is None:
+        raise FileNotFoundError("qemu-img not found on PATH (Debian/Ubuntu package qemu-utils)")
+    return found
+
+
+def stderr_tail(stderr: str) -> str:
+    """The end of a qemu-img error output, where the reason is, bounded for messages."""
+    return stderr.strip()[-_STDERR_TAIL_CHARS:]
+
+
+def inspect_image(name: str, path: Path, declared_format: str) -> str:
+    """Refuse `path` unless it safely is what `declared_format` (a Glance disk_format) says.
+
+    Returns the format oslo detected: the declared one, or ``gpt`` for a ``raw`` disk that has
+    a partition table. Pass the declared format on to Glance and qemu-img, not this name.
+
+    Raises ValueError for a format we cannot inspect (Glance's ami/ari/aki/ploop included),
+    FormatMismatchError when the content is another format, UnsafeImageError when it fails a
+    safety check or is truncated or corrupt, and OSError when the file cannot be read.
+    """
+    if declared_format not in SUPPORTED_FORMATS:
+        raise ValueError(
+            f"image {name!r}: unsupported disk format {declared_format!r}"
+            f" (supported: {', '.join(sorted(SUPPORTED_FORMATS))})"
+        )
+    inspector = _detect(name, path)
+    detected = str(inspector)
+    if detected not in _ACCEPTED_DETECTIONS.get(declared_format, {declared_format}):
+        raise FormatMismatchError(
+            f"image {name!r}: declared {declared_format} but the file is {detected}"
+        )
+    try:
+        inspector.safety_check()
+    except format_inspector.SafetyCheckFailed as exc:
+        reasons = ", ".join(f"{check} ({failure})" for check, failure in exc.failures.items())
+        raise UnsafeImageError(f"image {name!r}: unsafe {detected}: {reasons}") from exc
+    except format_inspector.ImageFormatError as exc:
+        raise UnsafeImageError(
+            f"image {name!r}: truncated or invalid {detected} file: {exc}"
+        ) from exc
+    _check_with_qemu_img(name, path, declared_format)
+    return detected
+
+
+def _detect(name: str, path: Path) -> format_inspector.FileInspector:
+    # oslo's detect_file_format() raises on any multiple match, which would refuse hybrid ISOs,
+    # so drive its InspectWrapper directly; it keeps only the header regions it needs.
+    with path.open("rb") as stream:
+        wrapper = format_inspector.InspectWrapper(stream)
+        try:
+            while wrapper.formats is None and wrapper.read(_CHUNK_BYTES):
+                pass
+        finally:
+            wrapper.close()
+    matches = {str(inspector): inspector for inspector in wrapper.formats or ()}
+    if matches.keys() == {"iso", "gpt"}:
+        return matches["iso"]
+    if len(matches) != 1:
+        # Two valid headers in one file is how format-confusion attacks look.
+        raise UnsafeImageError(
+            f"image {name!r}: the file matches several formats ({', '.join(sorted(matches))})"
+        )
+    return next(iter(matches.values()))
+
+
+def _check_with_qemu_img(name: str, path: Path, disk_format: str) -> None:
+    qemu_format = QEMU_IMG_FORMATS[disk_format]
+    # Absolute, so qemu-img cannot read a "json:" or "protocol:" prefix into the file name.
+    target = str(path.resolve())
+
+    info = _run_limited_qemu_img(name, "info", "-f", qemu_format, "--output=json", target)
+    if info.returncode != 0:
+        raise UnsafeImageError(
+            f"image {name!r}: qemu-img cannot read it as {disk_format}: {stderr_tail(info.stderr)}"
+        )
+    details = json.loads(info.stdout)
+    specific = details.get("format-specific", {}).get("data", {})
+    if "backing-filename" in details:
+        raise UnsafeImageError(
+            f"image {name!r}: unsafe {disk_format}: backing_file ({details['backing-filename']})"
+        )
+    if "data-file" in specific:
+        raise UnsafeImageError(
+            f"image {name!r}: unsafe {disk_format}: data_file ({specific['data-file']})"
+        )
+    if qemu_format == "vmdk" and specific.get("create-type") not in _SAFE_VMDK_CREATE_TYPES:
+        raise UnsafeImageError(
+            f"image {name!r}: unsafe vmdk: create type {specific.get('create-type')!r}"
+        )
+
+    # Only now: unlike `info`, `check` opens backing and data files (seen with qemu-img 7.2).
+    check = _run_limited_qemu_img(name, "check", "-f", qemu_format, "--output=json", target)
+    if check.returncode not in _CHECK_OK_CODES:
+        raise UnsafeImageError(
+            f"image {name!r}: qemu-img check found the {disk_format} file corrupt or truncated"
+            f" (exit {check.returncode}): {stderr_tail(check.stderr)}"
+        )
+
+
+def _run_limited_qemu_img(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [
+        sys.executable,
+        "-I",
+        "-c",
+        _LIMITED_EXEC,
+        str(_QEMU_IMG_ADDRESS_SPACE_BYTES),
+        str(_QEMU_IMG_CPU_SECONDS),
+        qemu_img_executable(),
+        *args,
+    ]
+    try:
+        return subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=_QEMU_IMG_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise UnsafeImageError(
+            f"image {name!r}: qemu-img {args[0]} did not finish in {_QEMU_IMG_TIMEOUT_SECONDS} s"
+        ) from exc
