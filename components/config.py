@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components.convert import CONVERTIBLE_FORMATS
+from components.errors import CommunityImagesError
 from components.fetch import Checksum
 
 NAMESPACE = "community-images"
 
-# Glance's own lists (glance/common/config.py, [image_format] disk_formats / container_formats).
-DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop")
+# Formats qemu-img converts between (inspection also knows iso, but an iso cannot become a disk
+# format, so it is refused here rather than after its download).
+DISK_FORMATS = tuple(sorted(CONVERTIBLE_FORMATS))
+# Glance's list (glance/common/config.py, [image_format] container_formats).
 CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
 VISIBILITIES = ("public", "community", "shared", "private")
 
@@ -31,7 +35,7 @@ _KEY_RULE = "image keys are letters, digits and _, starting with a letter"
 _PROPERTY_RE = re.compile(r"^[A-Za-z0-9_:.-]+=.*$")
 
 
-class ConfigError(Exception):
+class ConfigError(CommunityImagesError):
     """All problems found in the configuration, each prefixed with its config path."""
 
     def __init__(self, problems: list[str]) -> None:

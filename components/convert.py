@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, cast
 
+from components.errors import CommunityImagesError
 from components.inspection import (
     QEMU_IMG_FORMATS,
     UnsafeImageError,
@@ -35,13 +36,13 @@ from components.inspection import (
 
 # An ISO is uploaded as it is (as Glance's conversion plugin does); qemu-img would only treat
 # it as raw bytes.
-_CONVERTIBLE_FORMATS = frozenset(QEMU_IMG_FORMATS) - {"iso"}
+CONVERTIBLE_FORMATS = frozenset(QEMU_IMG_FORMATS) - {"iso"}
 
 # `qemu-img convert -p` keeps rewriting one line: "    (42.00/100%)\r".
 _PROGRESS = re.compile(rb"\((\d+(?:\.\d+)?)/100%\)")
 
 
-class ConversionError(Exception):
+class ConversionError(CommunityImagesError):
     """qemu-img failed; the message names the image and ends with qemu-img's stderr."""
 
 
@@ -65,10 +66,10 @@ def convert_image(
     if source_format == target_format:
         return source
     for disk_format in (source_format, target_format):
-        if disk_format not in _CONVERTIBLE_FORMATS:
+        if disk_format not in CONVERTIBLE_FORMATS:
             raise ValueError(
                 f"image {name!r}: cannot convert {source_format} to {target_format}"
-                f" (convertible formats: {', '.join(sorted(_CONVERTIBLE_FORMATS))})"
+                f" (convertible formats: {', '.join(sorted(CONVERTIBLE_FORMATS))})"
             )
 
     cache_dir.mkdir(parents=True, exist_ok=True)

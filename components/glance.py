@@ -12,12 +12,14 @@ import openstack
 from openstack.connection import Connection
 from openstack.image.v2.image import Image as SdkImage
 
+from components.errors import CommunityImagesError
+
 # Set on every image this program uploads: Glance hashes what it stores, so after a conversion
 # ``os_hash_value`` no longer equals the source's sha512 that manifests publish.
 SOURCE_SHA512_PROPERTY = "community_images_source_sha512"
 
 
-class GlanceError(Exception):
+class GlanceError(CommunityImagesError):
     """A Glance lookup failed or returned something unusable; names the image or key."""
 
 

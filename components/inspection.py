@@ -32,6 +32,8 @@ from types import MappingProxyType
 
 from oslo_utils.imageutils import format_inspector
 
+from components.errors import CommunityImagesError
+
 # Glance disk_format -> qemu-img driver name. The two vocabularies differ (VHD is qemu's "vpc",
 # an ISO is read by qemu as plain bytes), and every qemu-img command line in this project takes
 # its -f/-O from here.
@@ -82,7 +84,7 @@ _STDERR_TAIL_CHARS = 2000
 SUPPORTED_FORMATS = frozenset(QEMU_IMG_FORMATS)
 
 
-class UnsafeImageError(Exception):
+class UnsafeImageError(CommunityImagesError):
     """The image must not be converted or uploaded; the message names the image and why."""
 
 

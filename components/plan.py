@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from components.config import ImageSpec
+from components.errors import CommunityImagesError
 from components.glance import GlanceImage
 
 
@@ -19,7 +20,7 @@ class Decision(enum.Enum):
     """Someone else's image of that name: use its ID, never touch it."""
 
 
-class TrustError(Exception):
+class TrustError(CommunityImagesError):
     """An image of that name exists but its data is not what the spec describes."""
 
 

@@ -11,6 +11,7 @@ from components.inspection import FormatMismatchError, UnsafeImageError, inspect
 
 NAME = "debian-11-generic"
 
+
 def refused(error: type[Exception], reason: str) -> pytest.RaisesExc[Exception]:
     """Expect exactly `error` (not a subclass), its message naming the image, then `reason`."""
     return pytest.raises(

@@ -1,0 +1,276 @@
+"""Loopback HTTP/1.1 file server for demos and tests.
+
+Serves the files under one directory with Content-Length, single byte ranges (206/416), HEAD,
+ETag/If-Range, and a JSON-lines access log, so a test can prove that a download was resumed or
+that no request was made at all. A FaultPlan scripts failures per path: 5xx answers, or the
+headers of a full response followed by a connection cut after K bytes.
+
+    python demo/imageserver.py --root DIR --port P --log FILE [--pid-file F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO, Literal, Self
+from urllib.parse import unquote, urlsplit
+
+CHUNK = 1 << 20
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+@dataclass
+class Fault:
+    remaining: int
+    status: int | None = None  # answer this instead of the file
+    cut_after: int | None = None  # or send full headers, then only this many body bytes
+
+
+class FaultPlan:
+    """Failures to inject, per URL path, consumed in the order they were added."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: dict[str, list[Fault]] = {}
+
+    def fail(self, path: str, times: int = 1, status: int = 503) -> FaultPlan:
+        return self._add(path, Fault(times, status=status))
+
+    def truncate(self, path: str, after: int, times: int = 1) -> FaultPlan:
+        return self._add(path, Fault(times, cut_after=after))
+
+    def _add(self, path: str, fault: Fault) -> FaultPlan:
+        with self._lock:
+            self._faults.setdefault("/" + path.lstrip("/"), []).append(fault)
+        return self
+
+    def take(self, path: str) -> Fault | None:
+        with self._lock:
+            queue = self._faults.get(path, [])
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                queue.pop(0)
+            return fault
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self, address: tuple[str, int], root: Path, log_path: Path | None, faults: FaultPlan
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.root = root.resolve()
+        self.log_path = log_path
+        self.faults = faults
+        self.entries: list[dict[str, Any]] = []
+        self._log_lock = threading.Lock()
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._log_lock:
+            self.entries.append(entry)
+            if self.log_path is not None:
+                with self.log_path.open("a", encoding="utf-8") as log:
+                    log.write(json.dumps(entry) + "\n")
+
+    def logged(self) -> list[dict[str, Any]]:
+        with self._log_lock:
+            return list(self.entries)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    timeout = 60  # a stalled client must not pin a thread forever
+
+    def do_GET(self) -> None:
+        self._serve(body=True)
+
+    def do_HEAD(self) -> None:
+        self._serve(body=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the JSON log replaces stderr noise
+
+    def _serve(self, body: bool) -> None:
+        path = unquote(urlsplit(self.path).path)
+        range_header = self.headers.get("Range")
+
+        def answer(status: int) -> None:
+            self.server.record(
+                {"method": self.command, "path": path, "range": range_header, "status": status}
+            )
+            self.send_response(status)
+
+        fault = self.server.faults.take(path)
+        if fault is not None and fault.status is not None:
+            answer(fault.status)
+            self._empty_body()
+            return
+        file = self._resolve(path)
+        if file is None:
+            answer(404)
+            self._empty_body()
+            return
+        # One open file for headers and body, so a concurrent replace cannot mix two versions.
+        with file.open("rb") as handle:
+            self._send_file(handle, range_header, fault, body, answer)
+
+    def _send_file(
+        self,
+        handle: BinaryIO,
+        range_header: str | None,
+        fault: Fault | None,
+        body: bool,
+        answer: Callable[[int], None],
+    ) -> None:
+        stat = os.fstat(handle.fileno())
+        size = stat.st_size
+        # The inode changes when a file is replaced by rename, even within one mtime tick.
+        etag = f'"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{size:x}"'
+        start, end = 0, size - 1
+        status = 200
+        if range_header and self.headers.get("If-Range", etag) == etag:
+            parsed = _parse_range(range_header, size)
+            if parsed == "unsatisfiable":
+                answer(416)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self._empty_body()
+                return
+            if parsed is not None:
+                (start, end), status = parsed, 206
+        length = end - start + 1
+        answer(status)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", formatdate(stat.st_mtime, usegmt=True))
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.end_headers()
+        if not body:
+            return
+        if fault is not None and fault.cut_after is not None:
+            length = min(length, fault.cut_after)
+            self.close_connection = True  # the client must see EOF before Content-Length
+        handle.seek(start)
+        try:
+            while length > 0 and (chunk := handle.read(min(CHUNK, length))):
+                self.wfile.write(chunk)
+                length -= len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _resolve(self, path: str) -> Path | None:
+        candidate = (self.server.root / path.lstrip("/")).resolve()
+        if not candidate.is_relative_to(self.server.root) or not candidate.is_file():
+            return None
+        return candidate
+
+    def _empty_body(self) -> None:
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | Literal["unsatisfiable"] | None:
+    """(start, end) inclusive, "unsatisfiable", or None to ignore the header (RFC 9110 §14.2)."""
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.groups()
+    if first == "":  # suffix range: the last N bytes
+        if int(last) == 0:
+            return "unsatisfiable"
+        return max(size - int(last), 0), size - 1
+    start = int(first)
+    end = size - 1 if last == "" else min(int(last), size - 1)
+    if last != "" and int(last) < start:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    return start, end
+
+
+class RunningServer:
+    def __init__(self, server: _Server) -> None:
+        self._server = server
+        # A short poll interval keeps stop() (and so each test's teardown) quick.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        host, port = server.socket.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        """The access log so far (also appended to the log file, if one was given)."""
+        return self._server.logged()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_server(
+    root: Path,
+    log_path: Path | None = None,
+    faults: FaultPlan | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> RunningServer:
+    return RunningServer(_Server((host, port), root, log_path, faults or FaultPlan()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--log", type=Path, required=True)
+    parser.add_argument("--pid-file", type=Path)
+    args = parser.parse_args()
+    running = start_server(args.root, args.log, port=args.port)
+    # SIGTERM (how scripts stop us) must still run the pid-file cleanup below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.pid_file is not None:
+        args.pid_file.write_text(f"{os.getpid()}\n")
+    print(f"serving {args.root} at {running.url}", flush=True)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if args.pid_file is not None:
+            args.pid_file.unlink(missing_ok=True)
+        running.stop()
+
+
+if __name__ == "__main__":
+    main()

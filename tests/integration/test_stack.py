@@ -1,0 +1,159 @@
+"""The program end to end with the real Pulumi CLI and the local Keystone + Glance.
+
+These cover every path that needs no openstack provider plugin (which cannot be had here, see
+README): images that already exist are reused without a download, custom IDs are checked, an
+empty ``images`` uploads nothing, and bad config fails before anything is fetched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openstack.connection import Connection
+from pulumi import automation as auto
+
+from demo.imageserver import RunningServer
+from tests.integration.conftest import (
+    GlanceImages,
+    StackFactory,
+    make_qcow2,
+    outputs,
+    sha512_of,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def served_image(server: RunningServer, name: str, text: str) -> Path:
+    return make_qcow2(server.root / f"{name}.qcow2", text)  # type: ignore[attr-defined]
+
+
+def test_existing_trusted_image_is_reused_without_a_download(
+    new_stack: StackFactory,
+    image_server: RunningServer,
+    admin: Connection,
+    demo_user: Connection,
+    glance_images: GlanceImages,
+) -> None:
+    """Another project's community image of the same name and data: its ID is used, nothing is
+    fetched, a second run changes nothing, and destroy leaves the image alone."""
+    path = served_image(image_server, "kube-reused", "reused")
+    theirs = glance_images.upload(demo_user, path.stem, path)
+    stack = new_stack(
+        {
+            "community-images:images": {
+                "kube_1_34": {
+                    "name": path.stem,
+                    "sourceUrl": f"{image_server.url}/{path.name}",
+                    "checksumSha512": f"sha512:{sha512_of(path)}",
+                    "kubernetesVersion": "v1.34.2",
+                }
+            }
+        }
+    )
+    stack.up(color="never")
+    result = outputs(stack)
+    assert result["imageIds"] == {"kube_1_34": theirs.id}
+    assert result["images"]["kube_1_34"]["source"] == "reused"
+    assert result["kubernetesImages"]["kube_1_34"] == {
+        "kubernetesVersion": "v1.34.2",
+        "imageId": theirs.id,
+        "templateName": "kube-1-34-2",
+    }
+    stack.preview(expect_no_changes=True, color="never")
+    stack.destroy(color="never")
+    assert admin.image.get_image(theirs.id).status == "active"
+    assert image_server.entries == []
+
+
+def test_same_name_with_other_data_fails_naming_the_image(
+    new_stack: StackFactory,
+    image_server: RunningServer,
+    demo_user: Connection,
+    glance_images: GlanceImages,
+) -> None:
+    path = served_image(image_server, "kube-impostor", "expected data")
+    impostor = glance_images.upload(
+        demo_user, path.stem, make_qcow2(path.parent / "other.qcow2", "other data")
+    )
+    stack = new_stack(
+        {
+            "community-images:images": {
+                "kube_1_34": {
+                    "name": path.stem,
+                    "sourceUrl": f"{image_server.url}/{path.name}",
+                    "checksumSha512": f"sha512:{sha512_of(path)}",
+                }
+            }
+        }
+    )
+    with pytest.raises(auto.CommandError) as err:
+        stack.up(color="never")
+    message = str(err.value)
+    assert "image kube_1_34 ('kube-impostor')" in message
+    assert impostor.id in message
+    assert "Traceback" not in message
+    assert image_server.entries == []
+
+    stack.set_config("community-images:verifyExisting", auto.ConfigValue("false"))
+    stack.up(color="never")
+    assert outputs(stack)["imageIds"] == {"kube_1_34": impostor.id}
+
+
+def test_empty_images_uploads_nothing(new_stack: StackFactory, admin: Connection) -> None:
+    before = {image.id for image in admin.image.images(visibility="all")}
+    stack = new_stack({"community-images:images": {}})
+    stack.up(color="never")
+    assert outputs(stack)["imageIds"] == {}
+    assert {image.id for image in admin.image.images(visibility="all")} == before
+
+
+def test_custom_image_ids_are_checked_against_glance(
+    new_stack: StackFactory,
+    image_server: RunningServer,
+    admin: Connection,
+    glance_images: GlanceImages,
+) -> None:
+    packer = glance_images.upload(
+        admin, "packer-workstation", served_image(image_server, "packer", "built with packer")
+    )
+    stack = new_stack(
+        {
+            "community-images:images": {},
+            "community-images:customImageIds": {"workstation": packer.id},
+        }
+    )
+    stack.up(color="never")
+    assert outputs(stack)["imageIds"] == {"workstation": packer.id}
+    assert outputs(stack)["images"]["workstation"]["name"] == "packer-workstation"
+
+    missing = "0b5c3c6e-9d0e-4a4e-8d59-3b8f3f0f7a11"
+    stack.set_config(
+        "community-images:customImageIds", auto.ConfigValue(f'{{"rstudio": "{missing}"}}')
+    )
+    with pytest.raises(auto.CommandError, match=rf"customImageIds\.rstudio: no image {missing}"):
+        stack.up(color="never")
+
+
+def test_bad_config_is_reported_at_once_before_any_download(
+    new_stack: StackFactory, image_server: RunningServer
+) -> None:
+    path = served_image(image_server, "never-fetched", "x")
+    stack = new_stack(
+        {
+            "community-images:diskFormat": "qcow3",
+            "community-images:extraImages": {
+                "debian_11": {"sourceUrl": f"{image_server.url}/{path.name}", "checksum": "md5:1"}
+            },
+            "community-images:azimuthImagesManifestUrl": f"{image_server.url}/manifest.json",
+        }
+    )
+    with pytest.raises(auto.CommandError) as err:
+        stack.preview(color="never")
+    message = str(err.value)
+    assert "diskFormat: must be one of" in message
+    assert "extraImages.debian_11.name: is required" in message
+    assert "extraImages.debian_11.checksum:" in message
+    assert "Traceback" not in message
+    assert image_server.entries == []
