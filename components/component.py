@@ -102,6 +102,12 @@ class CommunityImages(pulumi.ComponentResource):
         }
         ids: dict[str, Any] = dict(catalog.custom_ids)
 
+        def sync_os_properties(args: pulumi.ResourceHookArgs) -> None:
+            old = (args.old_inputs or {}).get("properties") or {}
+            new = (args.new_inputs or {}).get("properties") or {}
+            glance.set_os_properties(args.id, old, new)
+
+        os_hook = pulumi.ResourceHook(f"{name}-os-properties", sync_os_properties)
         pool = ThreadPoolExecutor(max_workers=cfg.parallel, thread_name_prefix="prepare")
         for plan in plans:
             visibility = plan.spec.visibility or cfg.default_visibility
@@ -111,7 +117,7 @@ class CommunityImages(pulumi.ComponentResource):
                 disk_format = plan.existing.disk_format or cfg.disk_format
                 visibility = plan.existing.visibility
             else:
-                image = self._image(cfg, plan, tag, visibility, pool, prepare)
+                image = self._image(cfg, plan, tag, visibility, pool, prepare, os_hook)
                 image_id = image.id
                 disk_format = cfg.disk_format
             ids[plan.key] = image_id
@@ -137,6 +143,7 @@ class CommunityImages(pulumi.ComponentResource):
         visibility: str,
         pool: ThreadPoolExecutor,
         prepare: Prepare,
+        os_hook: pulumi.ResourceHook,
     ) -> openstack.images.Image:
         spec = plan.spec
         local_file: pulumi.Input[str] | None = None
@@ -171,6 +178,8 @@ class CommunityImages(pulumi.ComponentResource):
                 retain_on_delete=cfg.retain_on_delete,
                 # Adopts this stack's own image when the state was lost; a no-op once in state.
                 import_=plan.existing.id if plan.existing else None,
+                # The provider drops changes to os_* properties on update (REFERENCE.md §3).
+                hooks=pulumi.ResourceHookBinding(after_update=[os_hook]),
             ),
         )
 

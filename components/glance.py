@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import keystoneauth1.exceptions
 import openstack
@@ -89,3 +90,44 @@ class Glance:
             return None
         except _SDK_ERRORS as exc:
             raise GlanceError(f"cannot read image {image_id}: {exc}") from exc
+
+    def set_os_properties(
+        self, image_id: str, old: Mapping[str, str], new: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """Brings the image's ``os_*`` properties to ``new``; returns the JSON patch it applied.
+
+        The openstack provider (Terraform provider v3.4.0) treats every ``os_*`` property as
+        read-only on update and silently drops changes to them (``os_distro``, ``os_version``
+        …), so they are patched here after the provider's update.
+        """
+        path = f"/images/{image_id}"
+        try:
+            current = self._conn.image.get(path).json()
+            ops = os_property_patch(current, old, new)
+            if ops:
+                response = self._conn.image.patch(
+                    path,
+                    json=ops,
+                    headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
+                )
+                openstack.exceptions.raise_from_response(response)
+        except _SDK_ERRORS as exc:
+            raise GlanceError(f"cannot update os_* properties of image {image_id}: {exc}") from exc
+        return ops
+
+
+def os_property_patch(
+    current: Mapping[str, Any], old: Mapping[str, str], new: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Glance JSON-patch operations that make the ``os_*`` keys of ``new`` hold on an image whose
+    properties are ``current``, and remove those that only ``old`` had."""
+    ops: list[dict[str, Any]] = []
+    for key, value in sorted(new.items()):
+        if key.startswith("os_") and current.get(key) != value:
+            ops.append(
+                {"op": "replace" if key in current else "add", "path": f"/{key}", "value": value}
+            )
+    for key in sorted(old):
+        if key.startswith("os_") and key not in new and key in current:
+            ops.append({"op": "remove", "path": f"/{key}"})
+    return ops

@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 import pytest
+from pulumi.runtime.mocks import MockMonitor
 
 from components.catalog import Catalog
 from components.component import CommunityImages, owner_tag
@@ -80,11 +81,31 @@ class Prepared:
         return cache / f"{spec.name}.{fmt}"
 
 
+class RecordingMonitor(MockMonitor):
+    """Keeps every registration request, to check resource options the mocks do not show."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.requests: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.requests[request.name] = request
+        return super().RegisterResource(request)
+
+
 @pytest.fixture
-def mocks() -> Mocks:
+def monitor() -> RecordingMonitor:
     mocks = Mocks()
-    pulumi.runtime.set_mocks(mocks, project="community-images", stack="dev", preview=False)
-    return mocks
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(
+        mocks, project="community-images", stack="dev", preview=False, monitor=monitor
+    )
+    return monitor
+
+
+@pytest.fixture
+def mocks(monitor: RecordingMonitor) -> Mocks:
+    return monitor.mocks
 
 
 def build(
@@ -121,6 +142,31 @@ def test_new_images_are_prepared_and_uploaded_as_community_images(mocks: Mocks) 
         }
 
     return component.image_ids.apply(check)
+
+
+@pulumi.runtime.test
+def test_images_are_kept_on_removal_and_os_properties_are_synced(
+    mocks: Mocks, monitor: RecordingMonitor
+) -> Any:
+    component = build(FakeGlance(), {"kube_1_34": KUBE}, Prepared())
+
+    def check(_: Any) -> None:
+        request = monitor.requests["kube-134"]
+        assert request.retainOnDelete is True
+        assert list(request.ignoreChanges) == ["localFilePath"]
+        assert request.customTimeouts.create == "6h"
+        assert list(request.hooks.after_update) == ["images-os-properties"]
+        assert request.importId == ""
+
+    return component.image_ids.apply(check)
+
+
+@pulumi.runtime.test
+def test_retain_on_delete_can_be_turned_off(mocks: Mocks, monitor: RecordingMonitor) -> Any:
+    component = build(FakeGlance(), {"kube_1_34": KUBE}, Prepared(), retainOnDelete=False)
+    return component.image_ids.apply(
+        lambda _: assert_equal(monitor.requests["kube-134"].retainOnDelete, False)
+    )
 
 
 @pulumi.runtime.test
@@ -206,7 +252,9 @@ def test_untrusted_image_is_reused_when_verification_is_off(mocks: Mocks) -> Any
 
 
 @pulumi.runtime.test
-def test_own_image_is_managed_and_adopted_without_download(mocks: Mocks) -> Any:
+def test_own_image_is_managed_and_adopted_without_download(
+    mocks: Mocks, monitor: RecordingMonitor
+) -> Any:
     prepared = Prepared()
     ours = glance_image("kube-134", "our-id", tags=(TAG,), hash_value=SHA512)
     component = build(FakeGlance(ours), {"kube_1_34": KUBE}, prepared)
@@ -215,6 +263,7 @@ def test_own_image_is_managed_and_adopted_without_download(mocks: Mocks) -> Any:
         assert ids == {"kube_1_34": "our-id"}
         assert prepared.calls == []
         assert "localFilePath" not in mocks.images()["kube-134"].inputs
+        assert monitor.requests["kube-134"].importId == "our-id"
 
     return component.image_ids.apply(check)
 

@@ -1,0 +1,66 @@
+"""components.glance against the real local Glance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openstack.connection import Connection
+
+from components.glance import SOURCE_SHA512_PROPERTY, Glance, GlanceError
+from tests.integration.conftest import GlanceImages, make_qcow2
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def glance(admin: Connection) -> Glance:
+    return Glance(lambda: admin)
+
+
+def test_find_sees_other_projects_community_images(
+    glance: Glance, demo_user: Connection, glance_images: GlanceImages, tmp_path: Path
+) -> None:
+    path = make_qcow2(tmp_path / "x.qcow2", "find me")
+    theirs = glance_images.upload(
+        demo_user, "glance-find-test", path, **{SOURCE_SHA512_PROPERTY: "ab" * 64}
+    )
+    (found,) = glance.find("glance-find-test")
+    assert found.id == theirs.id
+    assert found.status == "active"
+    assert found.visibility == "community"
+    assert found.hash_value == theirs.hash_value
+    assert found.source_sha512 == "ab" * 64
+    assert glance.get(theirs.id) == found
+    assert glance.get("0b5c3c6e-9d0e-4a4e-8d59-3b8f3f0f7a11") is None
+
+
+def test_os_properties_are_added_replaced_and_removed(
+    glance: Glance, admin: Connection, glance_images: GlanceImages, tmp_path: Path
+) -> None:
+    """What the provider drops on update (REFERENCE.md §3) is applied here for real."""
+    path = make_qcow2(tmp_path / "x.qcow2", "os properties")
+    image = glance_images.upload(
+        admin, "glance-os-test", path, os_distro="ubuntu", os_version="22.04", site="a"
+    )
+    old = {"os_distro": "ubuntu", "os_version": "22.04", "site": "a"}
+    new = {"os_distro": "debian", "os_admin_user": "debian", "site": "b"}
+    applied = glance.set_os_properties(image.id, old, new)
+    assert applied == [
+        {"op": "add", "path": "/os_admin_user", "value": "debian"},
+        {"op": "replace", "path": "/os_distro", "value": "debian"},
+        {"op": "remove", "path": "/os_version"},
+    ]
+    raw = admin.image.get(f"/images/{image.id}").json()
+    assert raw["os_distro"] == "debian"
+    assert raw["os_admin_user"] == "debian"
+    assert "os_version" not in raw
+    # Not an os_* key: the provider's own update handles it, so it is left alone here.
+    assert raw["site"] == "a"
+    assert glance.set_os_properties(image.id, new, new) == []
+
+
+def test_unknown_cloud_is_a_clear_error(clouds_yaml: Path) -> None:
+    glance = Glance.for_cloud("no-such-cloud")
+    with pytest.raises(GlanceError, match=r"^cannot connect to OpenStack: .*no-such-cloud"):
+        glance.find("x")
