@@ -1,0 +1,56 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a step of them.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+DEMO_PORT := 8787
+DEMO_DIR := .demo
+export PULUMI_SKIP_UPDATE_CHECK := true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
+# The local cloud's credentials, written by `make devcloud`.
+export OS_CLIENT_CONFIG_FILE := $(CURDIR)/.devcloud/clouds.yaml
+
+.PHONY: demo test lint unit integration system venv tools devcloud devcloud-stop \
+	demo-images image-server image-server-stop
+
+demo: system venv tools devcloud image-server ## set everything up, then `pulumi up` the dev stack
+	venv/bin/python -m tools.stack up dev
+
+test: system venv tools devcloud lint ## the whole suite: unit, real-tool and integration tests
+	venv/bin/python -m pytest -q
+
+lint: venv
+	venv/bin/ruff check .
+	venv/bin/ruff format --check .
+
+unit: venv
+	venv/bin/python -m pytest -q tests/unit
+
+integration: system venv tools devcloud
+	venv/bin/python -m pytest -q tests/integration
+
+system:
+	bash tools/system-packages.sh
+
+venv: venv/.installed
+venv/.installed: requirements.txt
+	$(PYTHON) -m venv venv
+	venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+tools:
+	bash tools/toolchain.sh >/dev/null
+
+devcloud: system
+	bash devcloud/devcloud.sh start
+
+devcloud-stop:
+	bash devcloud/devcloud.sh stop
+
+demo-images: system
+	bash demo/make_images.sh $(DEMO_DIR)/images http://127.0.0.1:$(DEMO_PORT)
+
+image-server: demo-images venv
+	PYTHON=venv/bin/python bash demo/serve.sh start $(DEMO_DIR) $(DEMO_PORT)
+
+image-server-stop:
+	bash demo/serve.sh stop $(DEMO_DIR) $(DEMO_PORT)
