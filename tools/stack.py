@@ -31,6 +31,15 @@ QUIET_OFFLINE_ENV = {
 }
 
 
+MISSING_PROVIDER = """
+The openstack provider plugin is needed to create images and is not installed. It cannot be
+built on this machine: the Go module proxy answers 403 Forbidden for every version of
+github.com/pulumi/pulumi-openstack/provider/v5 (README, "What is blocked"). Where the binary
+can be had, install it with
+    pulumi plugin install resource openstack 5.5.3 --file <path to pulumi-resource-openstack>
+and run this again; images already in Glance were reused without it."""
+
+
 def pulumi_command() -> auto.PulumiCommand:
     """The CLI from tools/toolchain.sh (built once, cached), checked against the SDK's minimum."""
     root = (
@@ -89,6 +98,8 @@ def main(argv: list[str]) -> int:
         print(json.dumps(outputs, indent=2, sort_keys=True))
     except auto.CommandError as exc:
         print(f"pulumi {args.action} of stack {args.stack} failed: {exc}", file=sys.stderr)
+        if "no resource plugin 'pulumi-resource-openstack'" in str(exc):
+            print(MISSING_PROVIDER, file=sys.stderr)
         return 1
     return 0
 
