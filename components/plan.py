@@ -21,7 +21,7 @@ class Decision(enum.Enum):
 
 
 class TrustError(CommunityImagesError):
-    """An image of that name exists but its data is not what the spec describes."""
+    """An image of that name exists but cannot be used: other data, or a failed upload."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,15 @@ def plan_image(
         raise TrustError(
             f"image {key} ({spec.name!r}): several images carry this stack's tag {owner_tag!r} "
             f"({ids}); delete the extra ones or remove the tag from them"
+        )
+    if ours and ours[0].status != "active":
+        # The provider writes the ID to the state as soon as the record exists, and its update
+        # never uploads again, so a failed upload would otherwise stay queued for ever.
+        raise TrustError(
+            f"image {key} ({spec.name!r}): this stack's image {ours[0].id} is {ours[0].status}, "
+            f"left by a failed upload; delete it (openstack image delete {ours[0].id}) and "
+            f"remove it from the state (pulumi state delete with the URN of {spec.name!r}), "
+            "then run again"
         )
     if ours:
         return Plan(key, spec, Decision.MANAGE, ours[0])

@@ -292,3 +292,16 @@ def test_missing_or_inactive_custom_image_names_the_key(mocks: Mocks) -> None:
 
 def assert_equal(actual: Any, expected: Any) -> None:
     assert actual == expected
+
+
+def test_own_failed_upload_is_an_error_that_says_what_to_do(mocks: Mocks) -> None:
+    broken = glance_image("kube-134", "broken-id", tags=(TAG,), status="queued")
+    with pytest.raises(TrustError, match="this stack's image broken-id is queued"):
+        build(FakeGlance(broken), {"kube_1_34": KUBE}, Prepared())
+
+
+@pulumi.runtime.test
+def test_someone_elses_failed_upload_is_ignored(mocks: Mocks) -> Any:
+    queued = glance_image("kube-134", "their-queued-id", status="queued")
+    component = build(FakeGlance(queued), {"kube_1_34": KUBE}, Prepared())
+    return component.image_ids.apply(lambda ids: assert_equal(ids, {"kube_1_34": "new-kube-134"}))
