@@ -9,7 +9,7 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 # The local cloud's credentials, written by `make devcloud`.
 export OS_CLIENT_CONFIG_FILE := $(CURDIR)/.devcloud/clouds.yaml
 
-.PHONY: demo test lint unit integration system venv tools devcloud devcloud-stop \
+.PHONY: demo test lint preview unit integration system venv tools devcloud devcloud-stop \
 	demo-images image-server image-server-stop
 
 demo: system venv tools devcloud image-server ## set everything up, then `pulumi up` the dev stack
@@ -21,6 +21,10 @@ test: system venv tools devcloud lint ## the whole suite: unit, real-tool and in
 lint: venv
 	venv/bin/ruff check .
 	venv/bin/ruff format --check .
+	bash tools/actionlint.sh
+
+preview: system venv tools ## pulumi preview --diff of each site stack: make preview STACKS="dev example-site"
+	bash tools/preview.sh $(STACKS)
 
 unit: venv
 	venv/bin/python -m pytest -q tests/unit

@@ -8,6 +8,7 @@ manifest is not used, exactly as there.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,21 @@ APPLIANCE_KEYS = {
 }
 
 
+_KUBE_VERSION_RE = re.compile(r"v?(\d+)\.(\d+)(?:\.\d+)?")
+
+
+def kubernetes_key(version: str) -> str | None:
+    """``v1.34.2``, ``1.34.2`` or ``1.34`` → ``kube_1_34`` (None if it is not a version):
+    azimuth-ops keeps one image per minor series, so a patch release maps to its series."""
+    match = _KUBE_VERSION_RE.fullmatch(version.strip())
+    return f"kube_{match[1]}_{match[2]}" if match else None
+
+
 def image_key(build_key: str, entry: Mapping[str, Any]) -> str | None:
     """The image key azimuth-ops gives a manifest entry, or None for entries it leaves out."""
     kube = entry.get("kubernetes_version")
     if isinstance(kube, str):
-        major, minor = kube.removeprefix("v").split(".")[:2]
-        return f"kube_{major}_{minor}"
+        return kubernetes_key(kube)
     return APPLIANCE_KEYS.get(build_key)
 
 
@@ -59,9 +69,7 @@ def specs_from_manifest(manifest: Mapping[str, Any], location: str) -> dict[str,
             problems.add(path, "manifest entries must be objects")
             continue
         kube = entry.get("kubernetes_version")
-        if kube is not None and (
-            not isinstance(kube, str) or len(kube.removeprefix("v").split(".")) < 2
-        ):
+        if kube is not None and (not isinstance(kube, str) or kubernetes_key(kube) is None):
             problems.add(f"{path}.kubernetes_version", f"not a Kubernetes version: {kube!r}")
             continue
         key = image_key(build_key, entry)
