@@ -15,17 +15,16 @@ The source is inspected again right before qemu-img runs, even though callers in
 it costs a few hundred KiB of reading, and running qemu-img on an unvetted file leaks host files.
 """
 
-import contextlib
-import fcntl
 import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, cast
 
 from components.errors import CommunityImagesError
+from components.files import fsync, locked
 from components.inspection import (
     QEMU_IMG_FORMATS,
     UnsafeImageError,
@@ -75,7 +74,7 @@ def convert_image(
     cache_dir.mkdir(parents=True, exist_ok=True)
     output = cache_dir / f"{source.name}.{target_format}"
     partial = cache_dir / f".{output.name}.partial"
-    with _exclusive_lock(cache_dir / f".{output.name}.lock"):
+    with locked(cache_dir / f".{output.name}.lock"):
         if output.exists():
             return output
         # Nobody else holds the lock, so a partial file is debris of a crashed run.
@@ -92,9 +91,9 @@ def convert_image(
                 ) from exc
             # Without the fsyncs a power loss could persist the rename before the data,
             # leaving a complete-looking output that later runs would reuse.
-            _fsync(partial)
+            fsync(partial)
             os.replace(partial, output)
-            _fsync(cache_dir)
+            fsync(cache_dir)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -153,18 +152,3 @@ def _relay_progress(stdout: IO[bytes], progress: Callable[[float], None] | None)
                 last = percent
                 progress(percent)
         unparsed = unparsed[consumed:]
-
-
-@contextlib.contextmanager
-def _exclusive_lock(lock_path: Path) -> Iterator[None]:
-    with lock_path.open("a") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        yield
-
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

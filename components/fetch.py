@@ -32,7 +32,6 @@ changed on the server restarts the download instead of splicing two versions.
 from __future__ import annotations
 
 import bz2
-import fcntl
 import gzip
 import hashlib
 import json
@@ -41,8 +40,8 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -53,6 +52,7 @@ import requests
 import zstandard
 
 from components.errors import CommunityImagesError
+from components.files import fsync, locked
 
 CHUNK = 1 << 20
 PROGRESS_SECONDS = 1.0
@@ -156,7 +156,7 @@ class _Record:
     def save(self, path: Path) -> None:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
-        _fsync(tmp)
+        fsync(tmp)
         os.replace(tmp, path)
 
     @classmethod
@@ -227,7 +227,7 @@ def fetch(
 
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        with _locked(cache_dir / f"{key}.lock"):
+        with locked(cache_dir / f"{key}.lock"):
             record = _Record.load(record_path) if final.is_file() or blob.is_file() else None
             from_cache = record is not None
             if record is None:
@@ -248,7 +248,7 @@ def fetch(
                 except ChecksumMismatch:
                     part.unlink()
                     raise
-                _fsync(part)
+                fsync(part)
                 record.save(record_path)
                 os.replace(part, blob)
             else:
@@ -292,23 +292,6 @@ def _cache_key(url: str, checksums: Sequence[Checksum], local: Path | None) -> s
 def _compression(location: str) -> str | None:
     suffix = Path(urlsplit(location).path).suffix.lower().lstrip(".")
     return suffix if suffix in _DECOMPRESSORS else None
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    # "a" creates the file without truncating one that another process holds.
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-def _fsync(path: Path) -> None:
-    # Renaming is atomic, but without fsync a crash could leave a complete name on empty data.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _verify(name: str, url: str, checksums: Sequence[Checksum], record: _Record) -> None:
@@ -460,5 +443,5 @@ def _decompress(name: str, url: str, blob: Path, final: Path, compression: str) 
             url,
             f"cannot decompress {compression} data ({exc}); delete {blob} to download again",
         ) from exc
-    _fsync(tmp)
+    fsync(tmp)
     os.replace(tmp, final)

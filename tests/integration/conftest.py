@@ -180,16 +180,21 @@ def new_stack(
     try:
         yield create
     finally:
-        for stack in stacks:
-            try:
-                stack.destroy(color="never")
-            finally:
-                stack.workspace.remove_stack(stack.name, force=True)
+        destroy_all(stacks)
         if previous is None:
             os.environ.pop("OS_CLIENT_CONFIG_FILE", None)
         else:
             os.environ["OS_CLIENT_CONFIG_FILE"] = previous
         shutil.rmtree(backend, ignore_errors=True)
+
+
+def destroy_all(stacks: list[auto.Stack]) -> None:
+    """Destroys and removes every stack, even when one of them fails."""
+    for stack in stacks:
+        try:
+            stack.destroy(color="never")
+        finally:
+            stack.workspace.remove_stack(stack.name, force=True)
 
 
 def outputs(stack: auto.Stack) -> dict[str, Any]:

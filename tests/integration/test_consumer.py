@@ -24,6 +24,7 @@ from demo.imageserver import RunningServer
 from tests.integration.conftest import (
     GlanceImages,
     StackFactory,
+    destroy_all,
     make_qcow2,
     outputs,
     sha512_of,
@@ -124,11 +125,7 @@ def consumer_stack(tmp_path: Path, pulumi_cmd: auto.PulumiCommand) -> Iterator[C
     try:
         yield create
     finally:
-        for stack in stacks:
-            try:
-                stack.destroy(color="never")
-            finally:
-                stack.workspace.remove_stack(stack.name, force=True)
+        destroy_all(stacks)
 
 
 def test_a_cluster_stack_boots_the_image_glance_holds(
