@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -305,3 +307,41 @@ def test_someone_elses_failed_upload_is_ignored(mocks: Mocks) -> Any:
     queued = glance_image("kube-134", "their-queued-id", status="queued")
     component = build(FakeGlance(queued), {"kube_1_34": KUBE}, Prepared())
     return component.image_ids.apply(lambda ids: assert_equal(ids, {"kube_1_34": "new-kube-134"}))
+
+
+class Concurrency(Prepared):
+    """Counts how many preparations run at the same time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+
+    def __call__(
+        self, key: str, spec: ImageSpec, cache: Path, fmt: str, say: Callable[[str], None]
+    ) -> Path:
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.2)
+        with self._lock:
+            self.running -= 1
+        return super().__call__(key, spec, cache, fmt, say)
+
+
+@pulumi.runtime.test
+def test_images_are_prepared_concurrently_up_to_parallel(mocks: Mocks) -> Any:
+    specs = {
+        f"extra_{n}": ImageSpec(name=f"extra-{n}", source_url=f"http://127.0.0.1:1/{n}.qcow2")
+        for n in range(5)
+    }
+    prepared = Concurrency()
+    component = build(FakeGlance(), specs, prepared, parallel=2)
+
+    def check(ids: dict[str, str]) -> None:
+        assert len(ids) == 5
+        assert sorted(prepared.calls) == sorted(specs)
+        assert prepared.most == 2
+
+    return component.image_ids.apply(check)
