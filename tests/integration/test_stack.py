@@ -29,6 +29,17 @@ def served_image(server: RunningServer, name: str, text: str) -> Path:
     return make_qcow2(server.root / f"{name}.qcow2", text)  # type: ignore[attr-defined]
 
 
+def kube_image(server: RunningServer, path: Path, **extra: str) -> dict[str, object]:
+    """Config of a single image ``kube_1_34`` served from ``path``, with its real sha512."""
+    spec = {
+        "name": path.stem,
+        "sourceUrl": f"{server.url}/{path.name}",
+        "checksumSha512": f"sha512:{sha512_of(path)}",
+        **extra,
+    }
+    return {"community-images:images": {"kube_1_34": spec}}
+
+
 def test_existing_trusted_image_is_reused_without_a_download(
     new_stack: StackFactory,
     image_server: RunningServer,
@@ -40,18 +51,7 @@ def test_existing_trusted_image_is_reused_without_a_download(
     fetched, a second run changes nothing, and destroy leaves the image alone."""
     path = served_image(image_server, "kube-reused", "reused")
     theirs = glance_images.upload(demo_user, path.stem, path)
-    stack = new_stack(
-        {
-            "community-images:images": {
-                "kube_1_34": {
-                    "name": path.stem,
-                    "sourceUrl": f"{image_server.url}/{path.name}",
-                    "checksumSha512": f"sha512:{sha512_of(path)}",
-                    "kubernetesVersion": "v1.34.2",
-                }
-            }
-        }
-    )
+    stack = new_stack(kube_image(image_server, path, kubernetesVersion="v1.34.2"))
     stack.up(color="never")
     result = outputs(stack)
     assert result["imageIds"] == {"kube_1_34": theirs.id}
@@ -77,17 +77,7 @@ def test_same_name_with_other_data_fails_naming_the_image(
     impostor = glance_images.upload(
         demo_user, path.stem, make_qcow2(path.parent / "other.qcow2", "other data")
     )
-    stack = new_stack(
-        {
-            "community-images:images": {
-                "kube_1_34": {
-                    "name": path.stem,
-                    "sourceUrl": f"{image_server.url}/{path.name}",
-                    "checksumSha512": f"sha512:{sha512_of(path)}",
-                }
-            }
-        }
-    )
+    stack = new_stack(kube_image(image_server, path))
     with pytest.raises(auto.CommandError) as err:
         stack.up(color="never")
     message = str(err.value)
