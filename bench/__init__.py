@@ -1,0 +1,1 @@
+"""Benchmarks of image preparation (fetch → inspect → convert) against the loopback server."""
