@@ -42,8 +42,9 @@ class DownloadProgress:
 def prepare_image(key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, say: Say) -> Path:
     """The file to upload for ``spec``, converted to ``disk_format`` when the source differs.
 
-    Inspection runs before anything reads the image as an image: a qcow2 with a backing file
-    would make qemu-img copy a host file into the upload.
+    The source is inspected before anything reads it as an image (here, or in convert_image
+    before qemu-img runs): a qcow2 with a backing file would make qemu-img copy a host file
+    into the upload.
     """
     label = f"{key} ({spec.name})"
     say(f"{label}: fetching {spec.source_url}")
@@ -54,9 +55,10 @@ def prepare_image(key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, 
         spec.checksums,
         progress=DownloadProgress(label, say),
     )
-    inspect_image(spec.name, fetched.path, spec.source_disk_format)
     if spec.source_disk_format == disk_format:
+        inspect_image(spec.name, fetched.path, spec.source_disk_format)
         return fetched.path
+    # convert_image inspects the source itself, before qemu-img ever reads it.
     say(f"{label}: converting {spec.source_disk_format} to {disk_format}")
     return convert_image(
         spec.name, fetched.path, spec.source_disk_format, disk_format, cache_dir / "converted"

@@ -1,0 +1,60 @@
+"""prepare_image end to end on real files: fetch, inspection before any qemu-img read, convert."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from components.config import ImageSpec
+from components.inspection import UnsafeImageError
+from components.prepare import prepare_image
+
+
+def qemu_img(*args: str | Path) -> None:
+    subprocess.run(["qemu-img", *map(str, args)], check=True, capture_output=True)
+
+
+@pytest.fixture
+def clean_qcow2(tmp_path: Path) -> Path:
+    raw = tmp_path / "clean.raw"
+    raw.write_bytes(b"community-images" * 65536)
+    qemu_img("convert", "-f", "raw", "-O", "qcow2", raw, tmp_path / "clean.qcow2")
+    return tmp_path / "clean.qcow2"
+
+
+@pytest.fixture
+def backed_qcow2(tmp_path: Path) -> Path:
+    path = tmp_path / "backed.qcow2"
+    qemu_img("create", "-f", "qcow2", "-b", "/etc/passwd", "-F", "raw", path, "1M")
+    return path
+
+
+def test_same_format_is_uploaded_as_fetched(clean_qcow2: Path, tmp_path: Path) -> None:
+    said: list[str] = []
+    spec = ImageSpec(name="clean", source_url=str(clean_qcow2))
+    path = prepare_image("key", spec, tmp_path / "cache", "qcow2", said.append)
+    assert path.read_bytes() == clean_qcow2.read_bytes()
+    assert said[0] == f"key (clean): fetching {clean_qcow2}"
+    assert not (tmp_path / "cache" / "converted").exists()
+
+
+def test_other_format_is_converted(clean_qcow2: Path, tmp_path: Path) -> None:
+    said: list[str] = []
+    spec = ImageSpec(name="clean", source_url=str(clean_qcow2))
+    path = prepare_image("key", spec, tmp_path / "cache", "raw", said.append)
+    assert path.parent == tmp_path / "cache" / "converted"
+    assert path.read_bytes().startswith(b"community-images")
+    assert said[-1] == "key (clean): converting qcow2 to raw"
+
+
+@pytest.mark.parametrize("target", ["qcow2", "raw"])
+def test_backing_file_is_refused_whatever_the_target(
+    backed_qcow2: Path, tmp_path: Path, target: str
+) -> None:
+    spec = ImageSpec(name="backed", source_url=str(backed_qcow2))
+    with pytest.raises(UnsafeImageError, match=r"^image 'backed': unsafe qcow2: backing_file"):
+        prepare_image("key", spec, tmp_path / "cache", target, lambda _: None)
+    converted = tmp_path / "cache" / "converted"
+    assert not converted.exists() or not any(p.suffix == f".{target}" for p in converted.iterdir())
