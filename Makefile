@@ -6,6 +6,10 @@ DEMO_PORT := 8787
 DEMO_DIR := .demo
 export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
+# The state of the checkout's own stacks (git-ignored); a site points these at its backend.
+export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
+export PULUMI_CONFIG_PASSPHRASE ?=
+PULUMI := bash tools/pulumi.sh
 # The local cloud's credentials, written by `make devcloud`.
 export OS_CLIENT_CONFIG_FILE := $(CURDIR)/.devcloud/clouds.yaml
 
@@ -13,7 +17,11 @@ export OS_CLIENT_CONFIG_FILE := $(CURDIR)/.devcloud/clouds.yaml
 	demo-images image-server image-server-stop
 
 demo: system venv tools devcloud image-server ## set everything up, then `pulumi up` the dev stack
-	venv/bin/python -m tools.stack up dev
+	mkdir -p .pulumi-state
+	$(PULUMI) stack select --create dev
+	$(PULUMI) up --yes --stack dev
+	@echo "imageIds of stack dev:"
+	@$(PULUMI) stack output imageIds --stack dev --json
 
 test: system venv tools devcloud lint ## the whole suite: unit, real-tool and integration tests
 	venv/bin/python -m pytest -q
@@ -41,7 +49,7 @@ venv/.installed: requirements.txt
 	venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
-tools:
+tools: ## the Pulumi CLI, its Python language host and the openstack provider plugin
 	bash tools/toolchain.sh >/dev/null
 
 devcloud: system

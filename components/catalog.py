@@ -35,7 +35,7 @@ def build_catalog(
         entries.update({k: (f"extraImages.{k}", s) for k, s in cfg.extra_images.items()})
     for key in cfg.custom_image_ids:
         entries.pop(key, None)
-    problems = check_unique_names(entries)
+    problems = check_unique_names({k: (path, spec.name) for k, (path, spec) in entries.items()})
     if problems:
         raise ConfigError(problems)
     return Catalog(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ import pulumi_openstack as openstack
 from components.catalog import Catalog
 from components.config import SiteConfig
 from components.glance import SOURCE_SHA512_PROPERTY, Glance, GlanceError, GlanceImage
-from components.plan import Decision, Plan, plan_image
+from components.plan import Decision, Plan, plan_image, retired_images
 from components.prepare import prepare_image
+from components.properties import ImageProperties
 
 # Large images on a slow link: the provider's 30 min default cuts real uploads short.
 CREATE_TIMEOUT = "6h"
@@ -76,10 +78,24 @@ def kubernetes_images(plans: list[Plan], ids: Mapping[str, Any]) -> dict[str, An
     return result
 
 
+# Inputs the Image resource must not diff on. ``properties`` is owned by ImageProperties after
+# creation; ``localFilePath`` differs between machines and is only read at create; the others
+# are provider defaults that an import (state lost) does not read back from Glance.
+IGNORED_IMAGE_INPUTS = [
+    "properties",
+    "localFilePath",
+    "imageCachePath",
+    "verifyChecksum",
+    "decompress",
+    "webDownload",
+]
+
+
 class CommunityImages(pulumi.ComponentResource):
     image_ids: pulumi.Output[dict[str, str]]
     images: pulumi.Output[dict[str, Any]]
     kubernetes_images: pulumi.Output[dict[str, Any]]
+    retired_image_ids: pulumi.Output[dict[str, str]]
 
     def __init__(
         self,
@@ -91,23 +107,25 @@ class CommunityImages(pulumi.ComponentResource):
         prepare: Prepare = prepare_image,
     ) -> None:
         super().__init__("community-images:index:CommunityImages", name, None, opts)
-        tag = owner_tag(pulumi.get_project(), pulumi.get_stack())
+        self._cfg = cfg
+        self._glance = glance
+        self._tag = owner_tag(pulumi.get_project(), pulumi.get_stack())
         plans = [
-            plan_image(key, spec, glance.find(spec.name), tag, cfg.verify_existing)
+            plan_image(key, spec, glance.find(spec.name), self._tag, cfg.verify_existing)
             for key, spec in catalog.specs.items()
         ]
+        # Without retainOnDelete an image that left the config is deleted, so it is not kept.
+        retired = (
+            retired_images(glance.owned(self._tag), {spec.name for spec in catalog.specs.values()})
+            if cfg.retain_on_delete
+            else []
+        )
         summaries: dict[str, Any] = {
             key: custom_summary(_custom_image(glance, key, image_id))
             for key, image_id in catalog.custom_ids.items()
         }
         ids: dict[str, Any] = dict(catalog.custom_ids)
 
-        def sync_os_properties(args: pulumi.ResourceHookArgs) -> None:
-            old = (args.old_inputs or {}).get("properties") or {}
-            new = (args.new_inputs or {}).get("properties") or {}
-            glance.set_os_properties(args.id, old, new)
-
-        os_hook = pulumi.ResourceHook(f"{name}-os-properties", sync_os_properties)
         pool = ThreadPoolExecutor(max_workers=cfg.parallel, thread_name_prefix="prepare")
         for plan in plans:
             visibility = plan.spec.visibility or cfg.default_visibility
@@ -117,71 +135,118 @@ class CommunityImages(pulumi.ComponentResource):
                 disk_format = plan.existing.disk_format or cfg.disk_format
                 visibility = plan.existing.visibility
             else:
-                image = self._image(cfg, plan, tag, visibility, pool, prepare, os_hook)
-                image_id = image.id
+                spec = plan.spec
+                image_id = self._image(
+                    spec.name,
+                    ImageArgs(
+                        disk_format=cfg.disk_format,
+                        container_format=spec.container_format,
+                        visibility=visibility,
+                        min_disk_gb=spec.min_disk_gb,
+                        min_ram_mb=spec.min_ram_mb,
+                        local_file_path=self._local_file(plan, pool, prepare),
+                    ),
+                    image_properties(cfg, plan),
+                    plan.existing,
+                )
                 disk_format = cfg.disk_format
             ids[plan.key] = image_id
             summaries[plan.key] = image_summary(plan, image_id, disk_format, visibility)
         pool.shutdown(wait=False)
+        retired_ids = {
+            image.name: self._image(
+                image.name,
+                ImageArgs(
+                    disk_format=image.disk_format or cfg.disk_format,
+                    container_format=image.container_format or "bare",
+                    visibility=image.visibility,
+                    min_disk_gb=image.min_disk or None,
+                    min_ram_mb=image.min_ram or None,
+                ),
+                None,
+                image,
+            )
+            for image in retired
+        }
 
         self.image_ids = pulumi.Output.from_input(ids)
         self.images = pulumi.Output.from_input(summaries)
         self.kubernetes_images = pulumi.Output.from_input(kubernetes_images(plans, ids))
+        self.retired_image_ids = pulumi.Output.from_input(retired_ids)
         self.register_outputs(
             {
                 "imageIds": self.image_ids,
                 "images": self.images,
                 "kubernetesImages": self.kubernetes_images,
+                "retiredImageIds": self.retired_image_ids,
             }
         )
 
+    def _local_file(
+        self, plan: Plan, pool: ThreadPoolExecutor, prepare: Prepare
+    ) -> pulumi.Input[str] | None:
+        """The file to upload, prepared in ``pool``; none for a preview or an image that exists:
+        only a real update of a new image needs its bytes."""
+        if plan.decision is not Decision.CREATE or pulumi.runtime.is_dry_run():
+            return None
+        loop = asyncio.get_event_loop()
+
+        def say(message: str) -> None:
+            loop.call_soon_threadsafe(pulumi.log.info, message, self)
+
+        future = loop.run_in_executor(
+            pool, prepare, plan.key, plan.spec, self._cfg.cache_dir, self._cfg.disk_format, say
+        )
+        return pulumi.Output.from_input(future).apply(str)
+
     def _image(
         self,
-        cfg: SiteConfig,
-        plan: Plan,
-        tag: str,
-        visibility: str,
-        pool: ThreadPoolExecutor,
-        prepare: Prepare,
-        os_hook: pulumi.ResourceHook,
-    ) -> openstack.images.Image:
-        spec = plan.spec
-        local_file: pulumi.Input[str] | None = None
-        # Only a real update of a new image needs its bytes: a preview, or an image this stack
-        # already created, must not download anything.
-        if plan.decision is Decision.CREATE and not pulumi.runtime.is_dry_run():
-            loop = asyncio.get_event_loop()
-
-            def say(message: str) -> None:
-                loop.call_soon_threadsafe(pulumi.log.info, message, self)
-
-            future = loop.run_in_executor(
-                pool, prepare, plan.key, spec, cfg.cache_dir, cfg.disk_format, say
-            )
-            local_file = pulumi.Output.from_input(future).apply(str)
-        return openstack.images.Image(
-            spec.name,
-            name=spec.name,
-            disk_format=cfg.disk_format,
-            container_format=spec.container_format,
-            visibility=visibility,
-            properties=image_properties(cfg, plan),
-            tags=[tag],
-            min_disk_gb=spec.min_disk_gb,
-            min_ram_mb=spec.min_ram_mb,
-            local_file_path=local_file,
+        name: str,
+        args: ImageArgs,
+        properties: dict[str, str] | None,
+        existing: GlanceImage | None,
+    ) -> pulumi.Output[str]:
+        """The Image named ``name`` and the ImageProperties that own its properties;
+        ``properties=None`` keeps those it has (an image kept after it left the config)."""
+        image = openstack.images.Image(
+            name,
+            name=name,
+            disk_format=args.disk_format,
+            container_format=args.container_format,
+            visibility=args.visibility,
+            properties=properties,
+            tags=[self._tag],
+            min_disk_gb=args.min_disk_gb,
+            min_ram_mb=args.min_ram_mb,
+            local_file_path=args.local_file_path,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                # The cache path differs between machines and HOMEs; it is only read at create.
-                ignore_changes=["localFilePath"],
+                ignore_changes=IGNORED_IMAGE_INPUTS,
                 custom_timeouts=pulumi.CustomTimeouts(create=CREATE_TIMEOUT),
-                retain_on_delete=cfg.retain_on_delete,
+                retain_on_delete=self._cfg.retain_on_delete,
                 # Adopts this stack's own image when the state was lost; a no-op once in state.
-                import_=plan.existing.id if plan.existing else None,
-                # The provider drops changes to os_* properties on update (REFERENCE.md §3).
-                hooks=pulumi.ResourceHookBinding(after_update=[os_hook]),
+                import_=existing.id if existing else None,
             ),
         )
+        ImageProperties(
+            name,
+            image_id=image.id,
+            image_name=name,
+            cloud=self._glance.cloud,
+            properties=properties,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return image.id
+
+
+@dataclass(frozen=True)
+class ImageArgs:
+    disk_format: str
+    container_format: str
+    visibility: str
+    min_disk_gb: int | None = None
+    min_ram_mb: int | None = None
+    local_file_path: pulumi.Input[str] | None = None
 
 
 def _custom_image(glance: Glance, key: str, image_id: str) -> GlanceImage:

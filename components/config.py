@@ -33,6 +33,14 @@ DEFAULT_AZIMUTH_IMAGES_VERSION = "0.34.0"
 _KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _KEY_RULE = "image keys are letters, digits and _, starting with a letter"
 _PROPERTY_RE = re.compile(r"^[A-Za-z0-9_:.-]+=.*$")
+# Glance's own image attributes (its v2 image schema) and reserved prefix: Glance refuses them as
+# properties (403), which would fail the upload of that image only after its download.
+GLANCE_ATTRIBUTES = frozenset(
+    "checksum container_format created_at direct_url disk_format file id locations min_disk "
+    "min_ram name os_hash_algo os_hash_value os_hidden owner protected schema self size status "
+    "stores tags updated_at virtual_size visibility".split()
+)
+GLANCE_RESERVED_PREFIX = "os_glance"
 
 
 class ConfigError(CommunityImagesError):
@@ -189,13 +197,19 @@ def parse_config(raw: Mapping[str, Any]) -> SiteConfig:
     manifest_url = _string(raw, "azimuthImagesManifestUrl", problems) or (
         f"{DEFAULT_AZIMUTH_IMAGES_REPO}/releases/download/{version}/manifest.json"
     )
-    slurm = (
+    slurm, slurm_names = (
         _spec_map(raw["slurmImages"], "slurmImages", problems)
         if "slurmImages" in raw
-        else DEFAULT_SLURM_IMAGES
+        else (DEFAULT_SLURM_IMAGES, _names(DEFAULT_SLURM_IMAGES, "slurmImages"))
     )
-    extra = _spec_map(raw.get("extraImages", {}), "extraImages", problems)
-    images = _spec_map(raw["images"], "images", problems) if "images" in raw else None
+    extra, extra_names = _spec_map(raw.get("extraImages", {}), "extraImages", problems)
+    images, images_names = (
+        _spec_map(raw["images"], "images", problems) if "images" in raw else (None, {})
+    )
+    # Names are compared even where a spec has other problems, so a duplicate is reported in
+    # the same round; an extra image replaces the Slurm image of the same key.
+    names = images_names if images is not None else {**slurm_names, **extra_names}
+    problems.items.extend(check_unique_names(names))
     disk_format = _choice(raw, "diskFormat", DISK_FORMATS, "qcow2", problems)
     custom_properties = _properties(raw.get("customProperties", []), "customProperties", problems)
     default_visibility = _choice(raw, "defaultVisibility", VISIBILITIES, "community", problems)
@@ -266,11 +280,11 @@ def parse_spec(value: Any, path: str, problems: Problems) -> ImageSpec | None:
     )
 
 
-def check_unique_names(specs: Mapping[str, tuple[str, ImageSpec]]) -> list[str]:
-    """Problems for image names used by more than one key (``specs``: key → (config path, spec))."""
+def check_unique_names(names: Mapping[str, tuple[str, str]]) -> list[str]:
+    """Problems for image names used by more than one key (``names``: key → (path, name))."""
     by_name: dict[str, list[str]] = {}
-    for path, spec in specs.values():
-        by_name.setdefault(spec.name, []).append(f"{path}.name")
+    for path, name in names.values():
+        by_name.setdefault(name, []).append(f"{path}.name")
     return [
         f"{paths[0]}: image name {name!r} is also used by {', '.join(paths[1:])}; "
         "names must be unique"
@@ -279,11 +293,19 @@ def check_unique_names(specs: Mapping[str, tuple[str, ImageSpec]]) -> list[str]:
     ]
 
 
-def _spec_map(value: Any, path: str, problems: Problems) -> dict[str, ImageSpec]:
+def _names(specs: Mapping[str, ImageSpec], path: str) -> dict[str, tuple[str, str]]:
+    return {key: (f"{path}.{key}", spec.name) for key, spec in specs.items()}
+
+
+def _spec_map(
+    value: Any, path: str, problems: Problems
+) -> tuple[dict[str, ImageSpec], dict[str, tuple[str, str]]]:
+    """The valid specs by key, and the name of every spec that has one, valid or not."""
     if not isinstance(value, Mapping):
         problems.add(path, f"must be a map of image key to image settings, got {_kind(value)}")
-        return {}
+        return {}, {}
     specs: dict[str, ImageSpec] = {}
+    names: dict[str, tuple[str, str]] = {}
     for key, item in value.items():
         if not _KEY_RE.match(str(key)):
             problems.add(f"{path}.{key}", _KEY_RULE)
@@ -291,7 +313,10 @@ def _spec_map(value: Any, path: str, problems: Problems) -> dict[str, ImageSpec]
         spec = parse_spec(item, f"{path}.{key}", problems)
         if spec is not None:
             specs[key] = spec
-    return specs
+        name = item.get("name") if isinstance(item, Mapping) else None
+        if isinstance(name, str) and name:
+            names[key] = (f"{path}.{key}", name)
+    return specs, names
 
 
 def _custom_image_ids(value: Any, problems: Problems) -> dict[str, str]:
@@ -320,6 +345,12 @@ def _properties(value: Any, path: str, problems: Problems) -> tuple[tuple[str, s
             problems.add(f"{path}[{index}]", f"must be a 'key=value' string, got {item!r}")
             continue
         key, _, prop_value = item.partition("=")
+        if key in GLANCE_ATTRIBUTES or key.startswith(GLANCE_RESERVED_PREFIX):
+            problems.add(
+                f"{path}[{index}]",
+                f"{key!r} is an attribute Glance sets itself, not a property; remove it",
+            )
+            continue
         pairs.append((key, prop_value))
     return tuple(pairs)
 

@@ -34,6 +34,9 @@ class GlanceImage:
     hash_value: str | None
     tags: tuple[str, ...]
     source_sha512: str | None
+    container_format: str | None = None
+    min_disk: int = 0
+    min_ram: int = 0
 
 
 def _image(sdk: SdkImage) -> GlanceImage:
@@ -47,6 +50,9 @@ def _image(sdk: SdkImage) -> GlanceImage:
         hash_value=sdk.hash_value,
         tags=tuple(sdk.tags or ()),
         source_sha512=properties.get(SOURCE_SHA512_PROPERTY),
+        container_format=sdk.container_format,
+        min_disk=sdk.min_disk or 0,
+        min_ram=sdk.min_ram or 0,
     )
 
 
@@ -56,13 +62,15 @@ _SDK_ERRORS = (openstack.exceptions.SDKException, keystoneauth1.exceptions.Clien
 class Glance:
     """Connects on first use: a site with nothing to look up (``images: {}``) needs no cloud."""
 
-    def __init__(self, connect: Callable[[], Connection]) -> None:
+    def __init__(self, connect: Callable[[], Connection], cloud: str | None = None) -> None:
         self._connect = connect
+        self.cloud = cloud
+        """The clouds.yaml entry, for code that connects in another process."""
 
     @classmethod
     def for_cloud(cls, cloud: str | None) -> Glance:
         """The cloud the provider uses: ``openstack:cloud``, else ``OS_CLOUD`` or ``OS_*``."""
-        return cls(lambda: openstack.connect(cloud=cloud or os.environ.get("OS_CLOUD")))
+        return cls(lambda: openstack.connect(cloud=cloud or os.environ.get("OS_CLOUD")), cloud)
 
     @cached_property
     def _conn(self) -> Connection:
@@ -91,19 +99,27 @@ class Glance:
         except _SDK_ERRORS as exc:
             raise GlanceError(f"cannot read image {image_id}: {exc}") from exc
 
-    def set_os_properties(
+    def owned(self, tag: str) -> list[GlanceImage]:
+        """Every image carrying ``tag``, the mark of the stack that created it."""
+        try:
+            found = self._conn.image.images(tag=tag, visibility="all")
+            return sorted((_image(i) for i in found), key=lambda i: i.id)
+        except _SDK_ERRORS as exc:
+            raise GlanceError(f"cannot list the images tagged {tag!r}: {exc}") from exc
+
+    def patch_properties(
         self, image_id: str, old: Mapping[str, str], new: Mapping[str, str]
     ) -> list[dict[str, Any]]:
-        """Brings the image's ``os_*`` properties to ``new``; returns the JSON patch it applied.
+        """Brings the image's properties from ``old`` to ``new``; returns the JSON patch applied.
 
-        The openstack provider (Terraform provider v3.4.0) treats every ``os_*`` property as
-        read-only on update and silently drops changes to them (``os_distro``, ``os_version``
-        …), so they are patched here after the provider's update.
+        Only keys of ``old`` or ``new`` are touched, so properties Glance owns (``os_hash_*``,
+        ``stores`` …, read-only) or that someone else set stay as they are.
         """
         path = f"/images/{image_id}"
         try:
-            current = self._conn.image.get(path).json()
-            ops = os_property_patch(current, old, new)
+            current = self._conn.image.get(path)
+            openstack.exceptions.raise_from_response(current)
+            ops = property_patch(current.json(), old, new)
             if ops:
                 response = self._conn.image.patch(
                     path,
@@ -112,22 +128,22 @@ class Glance:
                 )
                 openstack.exceptions.raise_from_response(response)
         except _SDK_ERRORS as exc:
-            raise GlanceError(f"cannot update os_* properties of image {image_id}: {exc}") from exc
+            raise GlanceError(f"cannot update the properties of image {image_id}: {exc}") from exc
         return ops
 
 
-def os_property_patch(
+def property_patch(
     current: Mapping[str, Any], old: Mapping[str, str], new: Mapping[str, str]
 ) -> list[dict[str, Any]]:
-    """Glance JSON-patch operations that make the ``os_*`` keys of ``new`` hold on an image whose
+    """Glance JSON-patch operations that make the keys of ``new`` hold on an image whose
     properties are ``current``, and remove those that only ``old`` had."""
     ops: list[dict[str, Any]] = []
     for key, value in sorted(new.items()):
-        if key.startswith("os_") and current.get(key) != value:
+        if current.get(key) != value:
             ops.append(
                 {"op": "replace" if key in current else "add", "path": f"/{key}", "value": value}
             )
     for key in sorted(old):
-        if key.startswith("os_") and key not in new and key in current:
+        if key not in new and key in current:
             ops.append({"op": "remove", "path": f"/{key}"})
     return ops

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from components.config import ImageSpec
@@ -73,3 +73,20 @@ def plan_image(
         f"expected sha512 {expected}: {seen}. Delete or rename it, or set "
         "community-images:verifyExisting to false to trust it by name"
     )
+
+
+def retired_images(owned: Sequence[GlanceImage], wanted: Collection[str]) -> list[GlanceImage]:
+    """This stack's active images that no key wants any more, typically the previous release of
+    an image: kept in Glance and in the stack, as clusters may still boot from them."""
+    retired: dict[str, GlanceImage] = {}
+    for image in owned:
+        if image.name in wanted or image.status != "active":
+            continue
+        if image.name in retired:
+            raise TrustError(
+                f"image {image.name!r}: several images carry this stack's tag "
+                f"({retired[image.name].id}, {image.id}); delete the extra ones or remove the "
+                "tag from them"
+            )
+        retired[image.name] = image
+    return list(retired.values())

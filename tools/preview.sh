@@ -5,13 +5,13 @@
 #     bash tools/preview.sh SITE...
 #
 # Every stack is previewed even when an earlier one fails, so one run shows the state of all
-# sites; a summary follows, and the exit status is 1 if any failed. The program runs through the
-# Automation API runner (python -m tools.stack; see its docstring for why), with the backend of
-# PULUMI_BACKEND_URL (default: .pulumi-state/) and PULUMI_CONFIG_PASSPHRASE.
+# sites; a summary follows, and the exit status is 1 if any failed. It runs `pulumi preview
+# --diff` with the backend of PULUMI_BACKEND_URL and the secrets of PULUMI_CONFIG_PASSPHRASE (or
+# the stack's own secrets provider).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 2
-python=${PYTHON:-venv/bin/python}
+pulumi() { bash tools/pulumi.sh "$@"; }
 
 if [ "$#" -eq 0 ]; then
   echo "usage: bash tools/preview.sh SITE... (stacks with a stacks/Pulumi.SITE.yaml)" >&2
@@ -27,7 +27,7 @@ for stack in "$@"; do
   if [ ! -f "stacks/Pulumi.$stack.yaml" ]; then
     echo "preview: no stacks/Pulumi.$stack.yaml, so $stack is not a site of this project" >&2
     failed+=("$stack")
-  elif "$python" -m tools.stack preview "$stack" --diff; then
+  elif pulumi stack select --create "$stack" && pulumi preview --diff --stack "$stack"; then
     ok+=("$stack")
   else
     failed+=("$stack")

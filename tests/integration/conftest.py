@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,15 @@ import pytest
 from openstack.connection import Connection
 from pulumi import automation as auto
 
+from components.component import owner_tag
 from demo.imageserver import RunningServer, start_server
-from tools.stack import QUIET_OFFLINE_ENV, ROOT, pulumi_command, run_main
 
+ROOT = Path(__file__).resolve().parents[2]
 CLOUDS_YAML = ROOT / ".devcloud" / "clouds.yaml"
+QUIET_OFFLINE_ENV = {
+    "PULUMI_SKIP_UPDATE_CHECK": "true",
+    "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+}
 
 
 @pytest.fixture(scope="session")
@@ -51,11 +56,55 @@ def demo_user(admin: Connection) -> Connection:
 
 
 @pytest.fixture(scope="session")
-def pulumi_cmd() -> auto.PulumiCommand:
+def pulumi_root() -> Path:
+    """The Pulumi install of tools/toolchain.sh: the CLI, the Python language host beside it and
+    the openstack provider plugin registered."""
+    result = subprocess.run(
+        ["bash", str(ROOT / "tools" / "toolchain.sh")], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        pytest.fail(f"no Pulumi toolchain: run `make tools`\n{result.stderr}")
+    return Path(result.stdout.strip())
+
+
+@pytest.fixture(scope="session")
+def pulumi_cmd(pulumi_root: Path) -> auto.PulumiCommand:
+    return auto.PulumiCommand(root=str(pulumi_root))
+
+
+def copy_program(target: Path) -> Path:
+    """This repository's program in a folder of its own, with the project's venv, so that a
+    test's stacks/ config files and state stay out of the repository."""
+    for name in ("components", "tools", "examples"):
+        shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(ROOT / name, target)
+    (target / "venv").symlink_to(ROOT / "venv")
+    (target / "stacks").mkdir()
+    return target
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return copy_program(tmp_path / "project")
+
+
+@pytest.fixture
+def pulumi_env(tmp_path: Path, pulumi_root: Path, clouds_yaml: Path) -> Iterator[dict[str, str]]:
+    """The environment of a test's Pulumi commands: a temporary file backend, the local cloud,
+    and the toolchain first on PATH."""
+    backend = tmp_path / "state"
+    backend.mkdir()
     try:
-        return pulumi_command()
-    except (subprocess.CalledProcessError, OSError) as exc:
-        pytest.fail(f"no Pulumi CLI ({exc}): run `make tools`")
+        yield {
+            **QUIET_OFFLINE_ENV,
+            "PULUMI_BACKEND_URL": f"file://{backend}",
+            "PULUMI_CONFIG_PASSPHRASE": "test",
+            "OS_CLIENT_CONFIG_FILE": str(clouds_yaml),
+            "PATH": f"{pulumi_root / 'bin'}:{os.environ['PATH']}",
+        }
+    finally:
+        shutil.rmtree(backend, ignore_errors=True)
 
 
 def make_qcow2(path: Path, text: str) -> Path:
@@ -128,41 +177,25 @@ def glance_images() -> Iterator[GlanceImages]:
         images.cleanup()
 
 
-StackFactory = Callable[[dict[str, Any]], auto.Stack]
+class Stacks:
+    """Stacks of this program (run by the real language host, the real openstack provider and
+    the local cloud) on the test's file backend, with uuid names. ``cleanup`` destroys them and
+    deletes from Glance whatever they kept (retained images), so a test leaves nothing behind."""
 
+    def __init__(
+        self, project: Path, env: dict[str, str], cmd: auto.PulumiCommand, admin: Connection
+    ) -> None:
+        self.project = project
+        self.env = env
+        self._cmd = cmd
+        self._admin = admin
+        self._stacks: dict[str, auto.Stack] = {}
 
-@pytest.fixture
-def new_stack(
-    tmp_path: Path, pulumi_cmd: auto.PulumiCommand, clouds_yaml: Path
-) -> Iterator[StackFactory]:
-    """A stack of this program on a temporary file backend, with a fresh uuid name; destroyed
-    and removed afterwards, whatever the test did."""
-    backend = tmp_path / "state"
-    backend.mkdir()
-    stacks: list[auto.Stack] = []
-    env = {
-        **QUIET_OFFLINE_ENV,
-        "PULUMI_BACKEND_URL": f"file://{backend}",
-        "PULUMI_CONFIG_PASSPHRASE": "test",
-        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
-        "OS_CLIENT_CONFIG_FILE": str(clouds_yaml),
-    }
-
-    def create(config: dict[str, Any]) -> auto.Stack:
-        work_dir = tmp_path / f"work-{len(stacks)}"
-        work_dir.mkdir()
-        opts = auto.LocalWorkspaceOptions(
-            work_dir=str(work_dir), pulumi_command=pulumi_cmd, env_vars=env
-        )
-        stack = auto.create_stack(
-            stack_name=f"test-{uuid.uuid4().hex[:12]}",
-            project_name="community-images",
-            program=run_main,
-            opts=opts,
-        )
+    def __call__(self, config: dict[str, Any], cache: Path | None = None) -> auto.Stack:
+        stack = self._select(f"test-{uuid.uuid4().hex[:12]}")
         settings = {
             "openstack:cloud": "devcloud",
-            "community-images:cacheDir": str(tmp_path / "cache"),
+            "community-images:cacheDir": str(cache or self.project.parent / "cache"),
             **config,
         }
         stack.set_all_config(
@@ -171,30 +204,46 @@ def new_stack(
                 for key, value in settings.items()
             }
         )
-        stacks.append(stack)
         return stack
 
-    # The program reads OS_CLIENT_CONFIG_FILE in this process (inline programs run here).
-    previous = os.environ.get("OS_CLIENT_CONFIG_FILE")
-    os.environ["OS_CLIENT_CONFIG_FILE"] = str(clouds_yaml)
+    def lose_state(self, stack: auto.Stack) -> auto.Stack:
+        """The same stack, config and images, with its state gone (a lost or reset backend)."""
+        stack.workspace.remove_stack(stack.name, force=True, preserve=True)
+        return self._select(stack.name)
+
+    def _select(self, name: str) -> auto.Stack:
+        opts = auto.LocalWorkspaceOptions(
+            work_dir=str(self.project), pulumi_command=self._cmd, env_vars=self.env
+        )
+        stack = auto.create_stack(stack_name=name, work_dir=str(self.project), opts=opts)
+        self._stacks[name] = stack
+        return stack
+
+    def cleanup(self) -> None:
+        errors = []
+        for name, stack in self._stacks.items():
+            try:
+                stack.destroy(color="never")
+                stack.workspace.remove_stack(name, force=True)
+            except auto.CommandError as exc:
+                errors.append(exc)
+            for image in self._admin.image.images(
+                tag=owner_tag("community-images", name), visibility="all"
+            ):
+                self._admin.image.delete_image(image.id, ignore_missing=True)
+        if errors:
+            raise errors[0]
+
+
+@pytest.fixture
+def new_stack(
+    project: Path, pulumi_env: dict[str, str], pulumi_cmd: auto.PulumiCommand, admin: Connection
+) -> Iterator[Stacks]:
+    stacks = Stacks(project, pulumi_env, pulumi_cmd, admin)
     try:
-        yield create
+        yield stacks
     finally:
-        destroy_all(stacks)
-        if previous is None:
-            os.environ.pop("OS_CLIENT_CONFIG_FILE", None)
-        else:
-            os.environ["OS_CLIENT_CONFIG_FILE"] = previous
-        shutil.rmtree(backend, ignore_errors=True)
-
-
-def destroy_all(stacks: list[auto.Stack]) -> None:
-    """Destroys and removes every stack, even when one of them fails."""
-    for stack in stacks:
-        try:
-            stack.destroy(color="never")
-        finally:
-            stack.workspace.remove_stack(stack.name, force=True)
+        stacks.cleanup()
 
 
 def outputs(stack: auto.Stack) -> dict[str, Any]:

@@ -1,15 +1,11 @@
-"""Consumers of an image stack, with the real Pulumi CLI and the local Keystone + Glance.
-
-The image stack's images are uploaded beforehand and reused, so no openstack provider plugin is
-needed (it cannot be had here, see README). For the same reason the example cluster program
-runs with ``verifyImage`` false: its check is a provider function call.
+"""Consumers of an image stack, with the real Pulumi CLI, the real openstack provider and the local
+Keystone + Glance: the example cluster program resolves the IDs through a StackReference and, with
+``verifyImage``, checks them through the provider.
 """
 
 from __future__ import annotations
 
 import os
-import runpy
-import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,21 +19,13 @@ from pulumi import automation as auto
 from demo.imageserver import RunningServer
 from tests.integration.conftest import (
     GlanceImages,
-    StackFactory,
-    destroy_all,
+    Stacks,
     make_qcow2,
     outputs,
     sha512_of,
 )
-from tools.stack import ROOT
 
 pytestmark = pytest.mark.integration
-
-EXAMPLE = ROOT / "examples" / "cluster"
-
-
-def run_example() -> None:
-    runpy.run_path(str(EXAMPLE / "__main__.py"), run_name="__main__")
 
 
 def image_config(server: RunningServer, path: Path, **extra: Any) -> dict[str, Any]:
@@ -51,21 +39,14 @@ def image_config(server: RunningServer, path: Path, **extra: Any) -> dict[str, A
 
 @pytest.fixture
 def image_stack(
-    new_stack: StackFactory,
-    image_server: RunningServer,
-    demo_user: Connection,
-    glance_images: GlanceImages,
+    new_stack: Stacks, image_server: RunningServer
 ) -> tuple[auto.Stack, dict[str, str]]:
-    """An image stack that is up, holding a Kubernetes and a workstation image that another
-    project uploaded already; with their Glance IDs by key."""
+    """An image stack that is up, having created a Kubernetes and a workstation image; with
+    their Glance IDs by key."""
     root: Path = image_server.root  # type: ignore[attr-defined]
     suffix = uuid.uuid4().hex[:8]
     kube = make_qcow2(root / f"kube-consumer-{suffix}.qcow2", f"kube {suffix}")
     desktop = make_qcow2(root / f"desktop-consumer-{suffix}.qcow2", f"desktop {suffix}")
-    ids = {
-        "kube_1_34": glance_images.upload(demo_user, kube.stem, kube).id,
-        "workstation": glance_images.upload(demo_user, desktop.stem, desktop).id,
-    }
     stack = new_stack(
         {
             "community-images:images": {
@@ -75,7 +56,8 @@ def image_stack(
         }
     )
     stack.up(color="never")
-    assert outputs(stack)["imageIds"] == ids
+    ids = outputs(stack)["imageIds"]
+    assert sorted(ids) == ["kube_1_34", "workstation"]
     return stack, ids
 
 
@@ -83,35 +65,24 @@ ConsumerFactory = Callable[[auto.Stack, dict[str, str]], auto.Stack]
 
 
 @pytest.fixture
-def consumer_stack(tmp_path: Path, pulumi_cmd: auto.PulumiCommand) -> Iterator[ConsumerFactory]:
-    """A stack of examples/cluster on the image stack's backend, removed afterwards (before the
-    image stack, whose fixture was set up first)."""
+def consumer_stack(new_stack: Stacks, pulumi_cmd: auto.PulumiCommand) -> Iterator[ConsumerFactory]:
+    """A stack of examples/cluster (its copy in the test's project folder, so its config file
+    stays out of the repository) on the image stack's backend; removed before the image stack,
+    whose fixture was set up first."""
     stacks: list[auto.Stack] = []
+    example = new_stack.project / "examples" / "cluster"
 
     def create(image_stack: auto.Stack, config: dict[str, str]) -> auto.Stack:
-        work_dir = tmp_path / f"consumer-{len(stacks)}"
-        work_dir.mkdir()
-        # The example's own project file, so its name and runtime are what is tested; a copy,
-        # so the stack's config file is not written into the repository.
-        shutil.copy(EXAMPLE / "Pulumi.yaml", work_dir)
         opts = auto.LocalWorkspaceOptions(
-            work_dir=str(work_dir),
-            pulumi_command=pulumi_cmd,
-            env_vars=dict(image_stack.workspace.env_vars),
+            work_dir=str(example), pulumi_command=pulumi_cmd, env_vars=new_stack.env
         )
         stack = auto.create_stack(
-            stack_name=f"cluster-{uuid.uuid4().hex[:12]}",
-            project_name="community-images-cluster",
-            program=run_example,
-            opts=opts,
+            stack_name=f"cluster-{uuid.uuid4().hex[:12]}", work_dir=str(example), opts=opts
         )
         stacks.append(stack)
         settings = {
             # On a file backend every stack is in the organization "organization".
             "imageStack": f"organization/community-images/{image_stack.name}",
-            # The provider check is a provider function call, and the openstack provider
-            # plugin cannot be had here (README, "What is blocked").
-            "verifyImage": "false",
             **config,
         }
         stack.set_all_config(
@@ -120,12 +91,15 @@ def consumer_stack(tmp_path: Path, pulumi_cmd: auto.PulumiCommand) -> Iterator[C
                 for key, value in settings.items()
             }
         )
+        stack.set_config("openstack:cloud", auto.ConfigValue("devcloud"))
         return stack
 
     try:
         yield create
     finally:
-        destroy_all(stacks)
+        for stack in stacks:
+            stack.destroy(color="never")
+            stack.workspace.remove_stack(stack.name, force=True)
 
 
 def test_a_cluster_stack_boots_the_image_glance_holds(
@@ -159,54 +133,31 @@ def test_a_series_the_site_lacks_fails_listing_what_it_has(
     assert "Traceback" not in message
 
 
-def copy_program(target: Path) -> Path:
-    """The program and its runner in a folder of their own, with the project's venv, so that
-    tools/preview.sh runs exactly as in the repository while its stacks/ are the test's."""
-    for name in ("components", "tools"):
-        shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("__main__.py", "Pulumi.yaml"):
-        shutil.copy(ROOT / name, target)
-    (target / "venv").symlink_to(ROOT / "venv")
-    (target / "stacks").mkdir()
-    return target
-
-
 def test_preview_script_previews_every_stack_and_fails_if_any_failed(
-    tmp_path: Path,
+    project: Path,
+    pulumi_env: dict[str, str],
     image_server: RunningServer,
     demo_user: Connection,
     glance_images: GlanceImages,
-    pulumi_cmd: auto.PulumiCommand,
-    clouds_yaml: Path,
+    tmp_path: Path,
 ) -> None:
-    repo = copy_program(tmp_path / "repo")
     root: Path = image_server.root  # type: ignore[attr-defined]
     kube = make_qcow2(root / f"kube-preview-{uuid.uuid4().hex[:8]}.qcow2", "preview")
     glance_images.upload(demo_user, kube.stem, kube)
     image = image_config(image_server, kube)
-    (repo / "stacks" / "Pulumi.good.yaml").write_text(
+    (project / "stacks" / "Pulumi.good.yaml").write_text(
         "config:\n"
         "  openstack:cloud: devcloud\n"
         f"  community-images:cacheDir: {tmp_path / 'cache'}\n"
         "  community-images:images:\n"
         "    kube_1_34:\n" + "".join(f"      {key}: {value}\n" for key, value in image.items())
     )
-    (repo / "stacks" / "Pulumi.bad.yaml").write_text(
+    (project / "stacks" / "Pulumi.bad.yaml").write_text(
         "config:\n  openstack:cloud: devcloud\n  community-images:diskFormat: qcow3\n"
     )
-    backend = tmp_path / "state"
-    backend.mkdir()
-    env = {
-        **os.environ,
-        "PULUMI_BACKEND_URL": f"file://{backend}",
-        "PULUMI_CONFIG_PASSPHRASE": "test",
-        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
-        "PULUMI_TOOLCHAIN": pulumi_cmd.command.removesuffix("/bin/pulumi"),
-        "OS_CLIENT_CONFIG_FILE": str(clouds_yaml),
-    }
     result = subprocess.run(
-        ["bash", str(repo / "tools" / "preview.sh"), "missing", "bad", "good"],
-        env=env,
+        ["bash", str(project / "tools" / "preview.sh"), "missing", "bad", "good"],
+        env={**os.environ, **pulumi_env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -222,6 +173,7 @@ def test_preview_script_previews_every_stack_and_fails_if_any_failed(
     assert "no stacks/Pulumi.missing.yaml" in result.stderr
     assert "diskFormat: must be one of" in result.stdout + result.stderr
     # A typo creates nothing: no stack, and no config file with a fresh encryptionsalt.
-    assert not (repo / "stacks" / "Pulumi.missing.yaml").exists()
+    assert not (project / "stacks" / "Pulumi.missing.yaml").exists()
+    backend = Path(pulumi_env["PULUMI_BACKEND_URL"].removeprefix("file://"))
     assert not list(backend.glob("**/missing.json"))
     assert image_server.entries == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -35,29 +36,38 @@ def test_find_sees_other_projects_community_images(
     assert glance.get("0b5c3c6e-9d0e-4a4e-8d59-3b8f3f0f7a11") is None
 
 
-def test_os_properties_are_added_replaced_and_removed(
+def test_properties_are_added_replaced_and_removed_and_glances_own_left_alone(
     glance: Glance, admin: Connection, glance_images: GlanceImages, tmp_path: Path
 ) -> None:
-    """What the provider drops on update (REFERENCE.md §3) is applied here for real."""
-    path = make_qcow2(tmp_path / "x.qcow2", "os properties")
+    """os_* keys too, which the provider drops on update (REFERENCE.md §3)."""
+    path = make_qcow2(tmp_path / "x.qcow2", "properties")
     image = glance_images.upload(
-        admin, "glance-os-test", path, os_distro="ubuntu", os_version="22.04", site="a"
+        admin, "glance-properties-test", path, os_distro="ubuntu", os_version="22.04", site="a"
     )
     old = {"os_distro": "ubuntu", "os_version": "22.04", "site": "a"}
     new = {"os_distro": "debian", "os_admin_user": "debian", "site": "b"}
-    applied = glance.set_os_properties(image.id, old, new)
+    applied = glance.patch_properties(image.id, old, new)
     assert applied == [
         {"op": "add", "path": "/os_admin_user", "value": "debian"},
         {"op": "replace", "path": "/os_distro", "value": "debian"},
+        {"op": "replace", "path": "/site", "value": "b"},
         {"op": "remove", "path": "/os_version"},
     ]
     raw = admin.image.get(f"/images/{image.id}").json()
-    assert raw["os_distro"] == "debian"
-    assert raw["os_admin_user"] == "debian"
-    assert "os_version" not in raw
-    # Not an os_* key: the provider's own update handles it, so it is left alone here.
-    assert raw["site"] == "a"
-    assert glance.set_os_properties(image.id, new, new) == []
+    assert {k: raw.get(k) for k in (*old, *new)} == {**new, "os_version": None}
+    # Keys outside old and new, Glance's read-only hash among them, are not touched.
+    assert raw["os_hash_algo"] == "sha512"
+    assert glance.patch_properties(image.id, new, new) == []
+
+
+def test_owned_lists_the_images_of_a_tag_only(
+    glance: Glance, admin: Connection, glance_images: GlanceImages, tmp_path: Path
+) -> None:
+    path = make_qcow2(tmp_path / "x.qcow2", "owned")
+    tag = f"community-images:test/{uuid.uuid4().hex}"
+    mine = glance_images.upload(admin, "glance-owned-test", path, tags=[tag])
+    glance_images.upload(admin, "glance-owned-test", path)
+    assert [i.id for i in glance.owned(tag)] == [mine.id]
 
 
 def test_unknown_cloud_is_a_clear_error(clouds_yaml: Path) -> None:

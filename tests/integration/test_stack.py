@@ -16,7 +16,7 @@ from pulumi import automation as auto
 from demo.imageserver import RunningServer
 from tests.integration.conftest import (
     GlanceImages,
-    StackFactory,
+    Stacks,
     make_qcow2,
     outputs,
     sha512_of,
@@ -41,7 +41,7 @@ def kube_image(server: RunningServer, path: Path, **extra: str) -> dict[str, obj
 
 
 def test_existing_trusted_image_is_reused_without_a_download(
-    new_stack: StackFactory,
+    new_stack: Stacks,
     image_server: RunningServer,
     admin: Connection,
     demo_user: Connection,
@@ -68,7 +68,7 @@ def test_existing_trusted_image_is_reused_without_a_download(
 
 
 def test_same_name_with_other_data_fails_naming_the_image(
-    new_stack: StackFactory,
+    new_stack: Stacks,
     image_server: RunningServer,
     demo_user: Connection,
     glance_images: GlanceImages,
@@ -91,7 +91,7 @@ def test_same_name_with_other_data_fails_naming_the_image(
     assert outputs(stack)["imageIds"] == {"kube_1_34": impostor.id}
 
 
-def test_empty_images_uploads_nothing(new_stack: StackFactory, admin: Connection) -> None:
+def test_empty_images_uploads_nothing(new_stack: Stacks, admin: Connection) -> None:
     before = {image.id for image in admin.image.images(visibility="all")}
     stack = new_stack({"community-images:images": {}})
     stack.up(color="never")
@@ -100,7 +100,7 @@ def test_empty_images_uploads_nothing(new_stack: StackFactory, admin: Connection
 
 
 def test_custom_image_ids_are_checked_against_glance(
-    new_stack: StackFactory,
+    new_stack: Stacks,
     image_server: RunningServer,
     admin: Connection,
     glance_images: GlanceImages,
@@ -127,7 +127,7 @@ def test_custom_image_ids_are_checked_against_glance(
 
 
 def test_bad_config_is_reported_at_once_before_any_download(
-    new_stack: StackFactory, image_server: RunningServer
+    new_stack: Stacks, image_server: RunningServer
 ) -> None:
     path = served_image(image_server, "never-fetched", "x")
     stack = new_stack(

@@ -13,7 +13,7 @@ import pytest
 from pulumi.runtime.mocks import MockMonitor
 
 from components.catalog import Catalog
-from components.component import CommunityImages, owner_tag
+from components.component import IGNORED_IMAGE_INPUTS, CommunityImages, owner_tag
 from components.config import ImageSpec, parse_config
 from components.fetch import Checksum
 from components.glance import GlanceError, GlanceImage
@@ -29,6 +29,8 @@ KUBE = ImageSpec(
     properties=(("os_distro", "ubuntu"),),
 )
 DESKTOP = ImageSpec(name="desktop", source_url="http://127.0.0.1:1/desktop.qcow2")
+IMAGE = "openstack:images/image:Image"
+PROPERTIES = "pulumi-python:dynamic/community-images:ImageProperties"
 
 
 class Mocks(pulumi.runtime.Mocks):
@@ -43,15 +45,26 @@ class Mocks(pulumi.runtime.Mocks):
         raise AssertionError(f"no provider functions are expected, got {args.token}")
 
     def images(self) -> dict[str, pulumi.runtime.MockResourceArgs]:
-        return {r.name: r for r in self.resources if r.typ == "openstack:images/image:Image"}
+        return self.of_type(IMAGE)
+
+    def properties(self) -> dict[str, pulumi.runtime.MockResourceArgs]:
+        return self.of_type(PROPERTIES)
+
+    def of_type(self, typ: str) -> dict[str, pulumi.runtime.MockResourceArgs]:
+        return {r.name: r for r in self.resources if r.typ == typ}
 
 
 class FakeGlance:
+    cloud = "site-cloud"
+
     def __init__(self, *images: GlanceImage) -> None:
         self._images = images
 
     def find(self, name: str) -> list[GlanceImage]:
         return [i for i in self._images if i.name == name]
+
+    def owned(self, tag: str) -> list[GlanceImage]:
+        return [i for i in self._images if tag in i.tags]
 
     def get(self, image_id: str) -> GlanceImage | None:
         return next((i for i in self._images if i.id == image_id), None)
@@ -91,7 +104,7 @@ class RecordingMonitor(MockMonitor):
         self.requests: dict[str, Any] = {}
 
     def RegisterResource(self, request: Any) -> Any:
-        self.requests[request.name] = request
+        self.requests[request.type, request.name] = request
         return super().RegisterResource(request)
 
 
@@ -146,28 +159,70 @@ def test_new_images_are_prepared_and_uploaded_as_community_images(mocks: Mocks) 
     return component.image_ids.apply(check)
 
 
-@pulumi.runtime.test
-def test_images_are_kept_on_removal_and_os_properties_are_synced(
+def settle(make: Callable[[], CommunityImages], check: Callable[[Any], None]) -> None:
+    """Builds the component, checks its retired image IDs, and returns once every resource is
+    registered (the properties resources register after the images' IDs are known)."""
+
+    @pulumi.runtime.test
+    def run() -> Any:
+        return make().retired_image_ids.apply(check)
+
+    run()
+
+
+def test_images_are_kept_on_removal_and_their_properties_owned_apart(
     mocks: Mocks, monitor: RecordingMonitor
-) -> Any:
-    component = build(FakeGlance(), {"kube_1_34": KUBE}, Prepared())
+) -> None:
+    settle(lambda: build(FakeGlance(), {"kube_1_34": KUBE}, Prepared()), lambda _: None)
+    request = monitor.requests[IMAGE, "kube-134"]
+    assert request.retainOnDelete is True
+    assert list(request.ignoreChanges) == IGNORED_IMAGE_INPUTS
+    assert "properties" in request.ignoreChanges
+    assert request.customTimeouts.create == "6h"
+    assert request.importId == ""
+    owned = mocks.properties()["kube-134"].inputs
+    assert owned["imageId"] == "new-kube-134"
+    assert owned["imageName"] == "kube-134"
+    assert owned["cloud"] == "site-cloud"
+    assert owned["retired"] is False
+    assert owned["properties"] == mocks.images()["kube-134"].inputs["properties"]
 
-    def check(_: Any) -> None:
-        request = monitor.requests["kube-134"]
-        assert request.retainOnDelete is True
-        assert list(request.ignoreChanges) == ["localFilePath"]
-        assert request.customTimeouts.create == "6h"
-        assert list(request.hooks.after_update) == ["images-os-properties"]
-        assert request.importId == ""
 
-    return component.image_ids.apply(check)
+def test_own_image_that_left_the_config_is_kept_in_the_stack(
+    mocks: Mocks, monitor: RecordingMonitor
+) -> None:
+    """A new release renames an image: the old one stays declared (no delete in the preview),
+    adopted as it is, and its properties are left alone."""
+    old = glance_image("kube-133", "old-id", tags=(TAG,), disk_format="raw", min_disk=20)
+    prepared = Prepared()
+    settle(
+        lambda: build(FakeGlance(old), {"kube_1_34": KUBE}, prepared),
+        lambda retired: assert_equal(retired, {"kube-133": "old-id"}),
+    )
+    assert prepared.calls == ["kube_1_34"]
+    image = mocks.images()["kube-133"].inputs
+    assert image["diskFormat"] == "raw"
+    assert image["minDiskGb"] == 20
+    assert "minRamMb" not in image
+    assert image["tags"] == [TAG]
+    assert monitor.requests[IMAGE, "kube-133"].importId == "old-id"
+    assert mocks.properties()["kube-133"].inputs["retired"] is True
+
+
+def test_without_retain_on_delete_an_image_that_left_the_config_goes(mocks: Mocks) -> None:
+    old = glance_image("kube-133", "old-id", tags=(TAG,))
+    settle(
+        lambda: build(FakeGlance(old), {"kube_1_34": KUBE}, Prepared(), retainOnDelete=False),
+        lambda retired: assert_equal(retired, {}),
+    )
+    assert sorted(mocks.images()) == ["kube-134"]
 
 
 @pulumi.runtime.test
 def test_retain_on_delete_can_be_turned_off(mocks: Mocks, monitor: RecordingMonitor) -> Any:
     component = build(FakeGlance(), {"kube_1_34": KUBE}, Prepared(), retainOnDelete=False)
     return component.image_ids.apply(
-        lambda _: assert_equal(monitor.requests["kube-134"].retainOnDelete, False)
+        lambda _: assert_equal(monitor.requests[IMAGE, "kube-134"].retainOnDelete, False)
     )
 
 
@@ -265,7 +320,7 @@ def test_own_image_is_managed_and_adopted_without_download(
         assert ids == {"kube_1_34": "our-id"}
         assert prepared.calls == []
         assert "localFilePath" not in mocks.images()["kube-134"].inputs
-        assert monitor.requests["kube-134"].importId == "our-id"
+        assert monitor.requests[IMAGE, "kube-134"].importId == "our-id"
 
     return component.image_ids.apply(check)
 

@@ -89,6 +89,48 @@ def test_every_problem_is_reported_at_once_with_its_path() -> None:
     assert "9 problems" in str(err.value)
 
 
+def test_a_duplicate_name_is_reported_with_the_other_problems() -> None:
+    """Both specs with the same name have problems of their own: all of them come at once."""
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {
+                "extraImages": {
+                    "a": {"name": "same", "sourceUrl": "https://x/a.qcow2", "checksum": "md9:1"},
+                    "b": {"name": "same"},
+                }
+            }
+        )
+    assert sorted(err.value.problems) == [
+        "extraImages.a.checksum: unsupported checksum algorithm 'md9'; use sha256 or sha512",
+        "extraImages.a.name: image name 'same' is also used by extraImages.b.name; "
+        "names must be unique",
+        "extraImages.b.sourceUrl: is required",
+    ]
+
+
+def test_an_extra_image_replaces_the_slurm_image_of_its_key_without_a_clash() -> None:
+    slurm = {"openhpc": {"name": "hpc", "sourceUrl": "https://x/hpc"}}
+    extra = {"openhpc": {"name": "hpc", "sourceUrl": "https://x/hpc2"}}
+    assert parse_config({"slurmImages": slurm, "extraImages": extra}).extra_images
+
+
+def test_glance_attributes_are_refused_as_properties() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {
+                "customProperties": ["os_hash_algo=md5", "hw_rng_model=virtio"],
+                "images": {
+                    "x": {"name": "x", "sourceUrl": "/x", "properties": ["os_glance_import=1"]}
+                },
+            }
+        )
+    assert sorted(p.split(":")[0] for p in err.value.problems) == [
+        "customProperties[0]",
+        "images.x.properties[0]",
+    ]
+    assert all("Glance sets itself" in p for p in err.value.problems)
+
+
 def test_sha256_is_not_accepted_as_sha512() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(

@@ -1,0 +1,135 @@
+"""ImageProperties: the properties of one Glance image, owned after the image is created.
+
+The openstack provider (Terraform provider v3.4.0) treats every ``os_*`` property as read-only on
+update: a changed ``os_distro`` shows no diff in a preview and is never applied (REFERENCE.md §3).
+So the Image resource sends the properties only when it creates the image and then ignores
+them, and this resource owns them: its diff is a plain comparison of the wanted properties with
+those it applied last, shown by ``pulumi preview --diff``, and its update patches exactly the
+keys that changed, leaving Glance's own read-only keys (``os_hash_algo`` …) alone.
+
+It runs in Pulumi's dynamic-provider process, which imports this module by name (the provider
+object is pickled by reference), and reaches Glance with the same ``clouds.yaml`` entry as the
+program: only the cloud's name is stored in the state, never a credential.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+
+from components.errors import CommunityImagesError
+from components.glance import Glance
+
+T = TypeVar("T")
+
+RETIRED = "retired"
+"""Input flag of an image kept in Glance after its key left the config: its properties stay as
+they are, so the resource shows no change and nothing needs to know what they were."""
+
+
+class PropertiesError(CommunityImagesError):
+    """Applying properties failed; names the image."""
+
+
+def _plain_errors() -> None:
+    """The dynamic-provider host reports any exception as ``traceback.format_exc()``. Inside that
+    process, an error of this program is reported by its message alone: it names the image and
+    what to do, and a traceback of Pulumi's gRPC plumbing would only bury it."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is None or spec.name != "pulumi.dynamic.__main__":
+        return
+    original = traceback.format_exc
+
+    def format_exc(*args: Any, **kwargs: Any) -> str:
+        error = sys.exc_info()[1]
+        if isinstance(error, CommunityImagesError):
+            return str(error)
+        return original(*args, **kwargs)
+
+    traceback.format_exc = format_exc
+
+
+_plain_errors()
+
+
+def _named(action: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Turns any failure of ``action`` into one error naming the image."""
+
+    def wrap(method: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(method)
+        def run(self: Any, *args: Any) -> T:
+            props = args[-1]
+            try:
+                return method(self, *args)
+            except CommunityImagesError:
+                raise
+            except Exception as exc:
+                raise PropertiesError(
+                    f"image {props.get('imageName')!r}: cannot {action} its properties "
+                    f"({type(exc).__name__}: {exc}); run `pulumi up` again once Glance answers"
+                ) from exc
+
+        return run
+
+    return wrap
+
+
+class ImagePropertiesProvider(ResourceProvider):
+    # The pickled provider holds no secret (the cloud is read from clouds.yaml by name).
+    serialize_as_secret_always = False
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if olds.get("imageId") != news.get("imageId"):
+            return DiffResult(changes=True, replaces=["imageId"])
+        if news.get(RETIRED):
+            return DiffResult(changes=False)
+        return DiffResult(changes=olds.get("properties") != news.get("properties"))
+
+    @_named("set")
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        if props.get(RETIRED):
+            return CreateResult(props["imageId"], {**props, "properties": {}})
+        self._glance(props).patch_properties(props["imageId"], {}, props["properties"])
+        return CreateResult(props["imageId"], props)
+
+    @_named("update")
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        old = olds.get("properties") or {}
+        self._glance(news).patch_properties(news["imageId"], old, news["properties"])
+        return UpdateResult(news)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """The properties go with the image, or stay on an image that is kept."""
+
+    @staticmethod
+    def _glance(props: Mapping[str, Any]) -> Glance:
+        return Glance.for_cloud(props.get("cloud"))
+
+
+class ImageProperties(Resource, module="community-images", name="ImageProperties"):
+    """The properties of the image ``image_id``; ``properties=None`` keeps them as they are."""
+
+    def __init__(
+        self,
+        name: str,
+        image_id: pulumi.Input[str],
+        image_name: str,
+        cloud: str | None,
+        properties: Mapping[str, str] | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        inputs = {
+            "imageId": image_id,
+            "imageName": image_name,
+            "cloud": cloud,
+            "properties": dict(properties or {}),
+            RETIRED: properties is None,
+        }
+        super().__init__(ImagePropertiesProvider(), name, inputs, opts)
