@@ -5,8 +5,10 @@ import pulumi
 from components.catalog import build_catalog
 from components.component import CommunityImages
 from components.config import NAMESPACE, parse_config, read_pulumi_config
+from components.errors import stop_quietly_when_interrupted
 from components.glance import Glance
 
+stop_quietly_when_interrupted()
 cfg = parse_config(read_pulumi_config(pulumi.Config(NAMESPACE).get))
 catalog = build_catalog(cfg)
 glance = Glance.for_cloud(pulumi.Config("openstack").get("cloud"))

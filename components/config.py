@@ -36,9 +36,33 @@ _PROPERTY_RE = re.compile(r"^[A-Za-z0-9_:.-]+=.*$")
 # Glance's own image attributes (its v2 image schema) and reserved prefix: Glance refuses them as
 # properties (403), which would fail the upload of that image only after its download.
 GLANCE_ATTRIBUTES = frozenset(
-    "checksum container_format created_at direct_url disk_format file id locations min_disk "
-    "min_ram name os_hash_algo os_hash_value os_hidden owner protected schema self size status "
-    "stores tags updated_at virtual_size visibility".split()
+    [
+        "checksum",
+        "container_format",
+        "created_at",
+        "direct_url",
+        "disk_format",
+        "file",
+        "id",
+        "locations",
+        "min_disk",
+        "min_ram",
+        "name",
+        "os_hash_algo",
+        "os_hash_value",
+        "os_hidden",
+        "owner",
+        "protected",
+        "schema",
+        "self",
+        "size",
+        "status",
+        "stores",
+        "tags",
+        "updated_at",
+        "virtual_size",
+        "visibility",
+    ]
 )
 GLANCE_RESERVED_PREFIX = "os_glance"
 

@@ -60,7 +60,7 @@ _plain_errors()
 
 
 def _named(action: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Turns any failure of ``action`` into one error naming the image."""
+    """Turns any failure of ``action`` into one error naming the image and what to do."""
 
     def wrap(method: Callable[..., T]) -> Callable[..., T]:
         @functools.wraps(method)
@@ -68,12 +68,13 @@ def _named(action: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
             props = args[-1]
             try:
                 return method(self, *args)
-            except CommunityImagesError:
-                raise
             except Exception as exc:
+                cause = str(exc) if isinstance(exc, CommunityImagesError) else repr(exc)
                 raise PropertiesError(
-                    f"image {props.get('imageName')!r}: cannot {action} its properties "
-                    f"({type(exc).__name__}: {exc}); run `pulumi up` again once Glance answers"
+                    f"image {props.get('imageName')!r}: cannot {action} its properties: {cause}. "
+                    "If the image was deleted from Glance, `pulumi refresh` drops it from the "
+                    "stack and `pulumi up` creates it again; otherwise run `pulumi up` again once "
+                    "Glance answers"
                 ) from exc
 
         return run

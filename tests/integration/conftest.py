@@ -208,7 +208,7 @@ class Stacks:
 
     def lose_state(self, stack: auto.Stack) -> auto.Stack:
         """The same stack, config and images, with its state gone (a lost or reset backend)."""
-        stack.workspace.remove_stack(stack.name, force=True, preserve=True)
+        stack.workspace.remove_stack(stack.name, force=True, preserve_config=True)
         return self._select(stack.name)
 
     def _select(self, name: str) -> auto.Stack:

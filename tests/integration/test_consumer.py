@@ -120,6 +120,23 @@ def test_a_cluster_stack_boots_the_image_glance_holds(
     cluster.preview(expect_no_changes=True, color="never")
 
 
+def test_verify_image_fails_naming_the_key_when_the_image_is_gone(
+    image_stack: tuple[auto.Stack, dict[str, str]],
+    consumer_stack: ConsumerFactory,
+    admin: Connection,
+) -> None:
+    """The ID in the outputs outlived its image: the provider's lookup says so before a
+    cluster tries to boot from it."""
+    images, ids = image_stack
+    admin.image.delete_image(ids["kube_1_34"])
+    cluster = consumer_stack(images, {"kubernetesVersion": "v1.34.2"})
+    with pytest.raises(auto.CommandError) as err:
+        cluster.preview(color="never")
+    message = str(err.value)
+    assert f"image kube_1_34 ({ids['kube_1_34']}) is not an active image" in message
+    assert "Traceback" not in message
+
+
 def test_a_series_the_site_lacks_fails_listing_what_it_has(
     image_stack: tuple[auto.Stack, dict[str, str]], consumer_stack: ConsumerFactory
 ) -> None:

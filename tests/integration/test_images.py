@@ -8,6 +8,7 @@ names and contents); whatever a test kept in Glance is deleted afterwards (``Sta
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -42,6 +43,14 @@ def spec(server: RunningServer, path: Path, **extra: Any) -> dict[str, Any]:
         "checksumSha512": f"sha512:{sha512_of(path)}",
         **extra,
     }
+
+
+def glance_record(admin: Connection, image_id: str) -> dict[str, Any]:
+    """The image as Glance shows it, properties at the top level (the SDK moves some of them,
+    os_distro among them, to attributes of its own)."""
+    response = admin.image.get(f"/images/{image_id}")
+    openstack.exceptions.raise_from_response(response)
+    return response.json()
 
 
 def image_gets(server: RunningServer) -> list[str]:
@@ -145,7 +154,8 @@ def test_first_up_creates_every_image_and_a_second_changes_nothing(
             "community_images_source_sha512": sha512_of(path),
             **own,
         }
-        assert {k: image.properties.get(k) for k in expected} == expected
+        record = glance_record(admin, ids[key])
+        assert {k: record.get(k) for k in expected} == expected
     assert sorted(image_gets(image_server)) == sorted(f"/{p.name}" for p in (kube, desktop))
 
     stack.preview(expect_no_changes=True, color="never")
@@ -187,7 +197,8 @@ def test_raw_target_converts_qcow2_and_uploads_raw_as_it_is(
     assert converted.disk_format == "raw"
     assert converted.hash_value == sha512_of(expected_raw)
     # The trust check of a later run compares the source's sha512, which survives conversion.
-    assert converted.properties["community_images_source_sha512"] == sha512_of(qcow2)
+    record = glance_record(admin, ids["converted"])
+    assert record["community_images_source_sha512"] == sha512_of(qcow2)
     plain = admin.image.get_image(ids["plain"])
     assert plain.disk_format == "raw"
     assert plain.hash_value == sha512_of(raw)
@@ -226,7 +237,7 @@ def test_property_changes_show_in_the_preview_and_apply_in_place(
     assert steps.of(PROPERTIES) == [("update", path.stem)]
     assert steps.of(IMAGE) == []
     assert outputs(stack)["imageIds"]["debian"] == image_id
-    properties = admin.image.get_image(image_id).properties
+    properties = glance_record(admin, image_id)
     assert properties["os_distro"] == "ubuntu"
     assert properties["site"] == "two"
     assert "purpose" not in properties
@@ -234,6 +245,28 @@ def test_property_changes_show_in_the_preview_and_apply_in_place(
     assert properties["os_hash_algo"] == "sha512"
     stack.preview(expect_no_changes=True, color="never")
     assert len(image_gets(image_server)) == 1
+
+
+def test_a_property_update_that_glance_refuses_names_the_image_without_a_traceback(
+    new_stack: Stacks, image_server: RunningServer, admin: Connection
+) -> None:
+    """The dynamic provider's own failure (here: the image was deleted behind the stack's back)
+    reaches the operator as one message naming the image, not as a Python traceback."""
+    path = served(image_server, "gone", "gone")
+    stack = new_stack(
+        {"community-images:images": {"gone": spec(image_server, path, properties=["a=1"])}}
+    )
+    up(stack)
+    admin.image.delete_image(outputs(stack)["imageIds"]["gone"])
+    stack.set_config(
+        "community-images:images",
+        auto.ConfigValue(json.dumps({"gone": spec(image_server, path, properties=["a=2"])})),
+    )
+    with pytest.raises(auto.CommandError) as err:
+        stack.up(color="never")
+    message = str(err.value)
+    assert f"image {path.stem!r}: cannot update its properties" in message
+    assert "Traceback" not in message
 
 
 def test_lost_state_adopts_every_image_without_update_download_or_duplicate(
@@ -353,3 +386,32 @@ def test_without_retain_on_delete_up_deletes_an_image_that_left_the_config(
     with pytest.raises(openstack.exceptions.NotFoundException):
         admin.image.get_image(old.id)
     assert outputs(stack)["retiredImageIds"] == {}
+
+
+def test_an_image_the_cloud_refuses_fails_the_run_without_a_traceback(
+    new_stack: Stacks, image_server: RunningServer, tmp_path: Path
+) -> None:
+    """Glance refuses one image (only admins may make an image public) while another is still
+    being prepared: the engine ends the run, the error names the image, and no Python traceback
+    of the interrupted program reaches the operator."""
+    public = served(image_server, "public", "public")
+    # Large enough to be still downloading or converting when the other one fails.
+    big = image_server.root / f"big-{uuid.uuid4().hex[:8]}.raw"  # type: ignore[attr-defined]
+    with big.open("wb") as out:
+        for _ in range(96):
+            out.write(os.urandom(1 << 20))
+    stack = new_stack(
+        {
+            "openstack:cloud": "devcloud-demo",
+            "community-images:images": {
+                "public": spec(image_server, public, visibility="public"),
+                "big": spec(image_server, big, sourceDiskFormat="raw"),
+            },
+        }
+    )
+    with pytest.raises(auto.CommandError) as err:
+        stack.up(color="never")
+    message = str(err.value)
+    assert f"openstack:images:Image ({public.stem})" in message
+    assert "publicize_image" in message
+    assert "Traceback" not in message
