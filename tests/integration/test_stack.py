@@ -1,8 +1,7 @@
-"""The program end to end with the real Pulumi CLI and the local Keystone + Glance.
-
-These cover every path that needs no openstack provider plugin (which cannot be had here, see
-README): images that already exist are reused without a download, custom IDs are checked, an
-empty ``images`` uploads nothing, and bad config fails before anything is fetched.
+"""The program end to end with the real Pulumi CLI and the local Keystone + Glance, for the paths
+that create nothing: images that already exist are reused without a download, custom IDs are
+checked, an empty ``images`` uploads nothing, and bad config fails before anything is fetched.
+(test_images.py covers creating and changing images.)
 """
 
 from __future__ import annotations
@@ -134,7 +133,9 @@ def test_bad_config_is_reported_at_once_before_any_download(
         {
             "community-images:diskFormat": "qcow3",
             "community-images:extraImages": {
-                "debian_11": {"sourceUrl": f"{image_server.url}/{path.name}", "checksum": "md5:1"}
+                "debian_11": {"sourceUrl": f"{image_server.url}/{path.name}", "checksum": "md5:1"},
+                "twin_a": {"name": "twin", "sourceUrl": f"{image_server.url}/a", "checksum": "x"},
+                "twin_b": {"name": "twin"},
             },
             "community-images:azimuthImagesManifestUrl": f"{image_server.url}/manifest.json",
         }
@@ -145,5 +146,11 @@ def test_bad_config_is_reported_at_once_before_any_download(
     assert "diskFormat: must be one of" in message
     assert "extraImages.debian_11.name: is required" in message
     assert "extraImages.debian_11.checksum:" in message
+    assert "extraImages.twin_a.checksum:" in message
+    assert "extraImages.twin_b.sourceUrl: is required" in message
+    assert (
+        "extraImages.twin_a.name: image name 'twin' is also used by extraImages.twin_b.name"
+        in message
+    )
     assert "Traceback" not in message
     assert image_server.entries == []
