@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def prepare_image(key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, 
     """
     label = f"{key} ({spec.name})"
     say(f"{label}: fetching {spec.source_url}")
+    start = time.perf_counter()
     fetched = fetch(
         spec.name,
         spec.source_url,
@@ -55,11 +57,26 @@ def prepare_image(key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, 
         spec.checksums,
         progress=DownloadProgress(label, say),
     )
+    if fetched.from_cache:
+        say(f"{label}: fetched {_size(fetched.size)} from the cache in {_since(start)} s")
+    else:
+        say(
+            f"{label}: fetched {_size(fetched.size)} in {_since(start)} s, "
+            f"hashing {fetched.hash_seconds:.2f} s"
+        )
+    start = time.perf_counter()
     if spec.source_disk_format == disk_format:
         inspect_image(spec.name, fetched.path, spec.source_disk_format)
+        say(f"{label}: inspected {spec.source_disk_format} in {_since(start)} s")
         return fetched.path
     # convert_image inspects the source itself, before qemu-img ever reads it.
     say(f"{label}: converting {spec.source_disk_format} to {disk_format}")
-    return convert_image(
+    converted = convert_image(
         spec.name, fetched.path, spec.source_disk_format, disk_format, cache_dir / "converted"
     )
+    say(f"{label}: converted to {disk_format}, inspection included, in {_since(start)} s")
+    return converted
+
+
+def _since(start: float) -> str:
+    return f"{time.perf_counter() - start:.2f}"

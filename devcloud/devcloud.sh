@@ -7,7 +7,8 @@
 # every checkout shares it and a warm start never runs pip.
 #
 # Environment: DEVCLOUD_PG_PORT (55432), DEVCLOUD_KEYSTONE_PORT (5000), DEVCLOUD_GLANCE_PORT
-# (9292), DEVCLOUD_PYTHON (python3), DEVCLOUD_READY_TIMEOUT (60 s), XDG_CACHE_HOME.
+# (9292), DEVCLOUD_GLANCE_WORKERS (the number of cores), DEVCLOUD_PYTHON (python3),
+# DEVCLOUD_READY_TIMEOUT (60 s), XDG_CACHE_HOME.
 set -euo pipefail
 
 DC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +29,9 @@ REGION=RegionOne
 PYTHON=${DEVCLOUD_PYTHON:-python3}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/community-images
 READY_TIMEOUT=${DEVCLOUD_READY_TIMEOUT:-60}
+# A site's Glance runs several API workers; hashing an upload takes a core, so one worker would
+# make concurrent uploads queue behind each other.
+GLANCE_WORKERS=${DEVCLOUD_GLANCE_WORKERS:-$(nproc)}
 
 VENV=
 BUILD_TMP=
@@ -377,9 +381,10 @@ wait_port_free() {
 
 http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true; }
 
-# start_service NAME URL THREADS TIMEOUT APP: launches a detached gunicorn master unless one runs.
+# start_service NAME URL WORKERS THREADS TIMEOUT APP: launches a detached gunicorn master unless
+# one runs.
 start_service() {
-    local name=$1 url=$2 threads=$3 timeout=$4 app=$5 pid
+    local name=$1 url=$2 workers=$3 threads=$4 timeout=$5 app=$6 pid
     if pid=$(svc_pid "$name"); then
         PIDS[$name]=$pid
         return 0
@@ -391,7 +396,7 @@ start_service() {
     TMPDIR=$STATE/tmp PYTHONDONTWRITEBYTECODE=1 \
         OS_KEYSTONE_CONFIG_DIR=$ETC/keystone OS_GLANCE_CONFIG_DIR=$ETC/glance \
         setsid "$VENV/bin/python" -m gunicorn --bind "${url#http://}" \
-        --workers 1 --worker-class gthread --threads "$threads" --timeout "$timeout" \
+        --workers "$workers" --worker-class gthread --threads "$threads" --timeout "$timeout" \
         --no-control-socket --name "$(proc_name "$name")" --pid "$(pidfile "$name")" \
         --worker-tmp-dir "$STATE/tmp" --chdir "$STATE" --pythonpath "$DC" \
         --access-logfile "$LOGS/$name-access.log" \
@@ -473,8 +478,8 @@ cmd_start() {
     once keystone_bootstrap "$KEYSTONE_URL" bootstrap_keystone
     once glance_db_sync "$VENV" glance_manage db_sync
     # Glance does not need Keystone until the first authenticated request: boot both at once.
-    start_service keystone "$KEYSTONE_URL" 4 120 keystone_wsgi:application
-    start_service glance "$GLANCE_URL" 8 600 glance.wsgi.api:application
+    start_service keystone "$KEYSTONE_URL" 1 4 120 keystone_wsgi:application
+    start_service glance "$GLANCE_URL" "$GLANCE_WORKERS" 8 600 glance.wsgi.api:application
     wait_ready keystone "$KEYSTONE_URL/v3" 200 "$LOGS/keystone.log"
     once register "$GLANCE_URL" register
     wait_ready glance "$GLANCE_URL/" 300 "$LOGS/glance-api.log"

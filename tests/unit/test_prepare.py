@@ -37,6 +37,7 @@ def test_same_format_is_uploaded_as_fetched(clean_qcow2: Path, tmp_path: Path) -
     path = prepare_image("key", spec, tmp_path / "cache", "qcow2", said.append)
     assert path.read_bytes() == clean_qcow2.read_bytes()
     assert said[0] == f"key (clean): fetching {clean_qcow2}"
+    assert said[-1].startswith("key (clean): inspected qcow2 in ")
     assert not (tmp_path / "cache" / "converted").exists()
 
 
@@ -46,7 +47,8 @@ def test_other_format_is_converted(clean_qcow2: Path, tmp_path: Path) -> None:
     path = prepare_image("key", spec, tmp_path / "cache", "raw", said.append)
     assert path.parent == tmp_path / "cache" / "converted"
     assert path.read_bytes().startswith(b"community-images")
-    assert said[-1] == "key (clean): converting qcow2 to raw"
+    assert said[-2] == "key (clean): converting qcow2 to raw"
+    assert said[-1].startswith("key (clean): converted to raw, inspection included, in ")
 
 
 @pytest.mark.parametrize("target", ["qcow2", "raw"])

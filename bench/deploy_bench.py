@@ -1,0 +1,375 @@
+"""A fresh deploy against the local cloud, next to the plain flow and Glance's floor, in one run.
+
+    venv/bin/python -m bench.deploy_bench [--sets 4x256,16x64] [--targets raw,qcow2]
+                                          [--small-mib 16]
+
+Needs the local cloud (make devcloud) and the toolchain (make tools). For each set of N images
+of M MiB (random content, qcow2 sources served on 127.0.0.1) and each target format:
+
+- plain: one image after another, download + sha256, ``qemu-img convert`` when the target
+  differs, openstacksdk upload: what a script would do;
+- floor: the same final files uploaded to Glance all at once: Glance's own ingest time;
+- empty: ``pulumi up`` and ``pulumi preview`` of a Python program that declares nothing;
+- fresh / no-op / preview: this project's ``pulumi up`` from an empty cache, then again, then
+  ``pulumi preview``; peak RSS of the whole ``pulumi up`` process tree; and per-phase times
+  from the run's own event log (download, hashing, inspection, conversion, each Image's upload).
+
+Then the peak RSS of a fresh ``up`` of one small image, for the memory target. Prints markdown
+tables with the ratios the targets are stated in; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openstack
+import requests
+from openstack.connection import Connection
+
+from bench.images import MiB, make_qcow2
+from demo.imageserver import start_server
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_mib: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+class TreeRss:
+    """Peak resident memory of a process and all its descendants, sampled every 50 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            children: dict[int, list[int]] = defaultdict(list)
+            rss: dict[int, int] = {}
+            for entry in os.scandir("/proc"):
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    stat = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                pid = int(entry.name)
+                children[int(stat[1])].append(pid)
+                rss[pid] = int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
+            total, todo = 0, [self.pid]
+            while todo:
+                pid = todo.pop()
+                total += rss.get(pid, 0)
+                todo.extend(children.get(pid, ()))
+            self.peak = max(self.peak, total)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak / MiB
+
+
+class Pulumi:
+    """The toolchain's CLI on a file backend of its own."""
+
+    def __init__(self, work: Path) -> None:
+        root = subprocess.run(
+            ["bash", str(ROOT / "tools" / "toolchain.sh")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        backend = work / "state"
+        backend.mkdir()
+        self.env = {
+            **os.environ,
+            "PATH": f"{root}/bin:{os.environ['PATH']}",
+            "PULUMI_BACKEND_URL": f"file://{backend}",
+            "PULUMI_CONFIG_PASSPHRASE": "bench",
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "OS_CLIENT_CONFIG_FILE": str(ROOT / ".devcloud" / "clouds.yaml"),
+        }
+
+    def run(self, project: Path, *args: str, events: Path | None = None) -> Run:
+        extra = ["--event-log", str(events)] if events else []
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            ["pulumi", *args, *extra],
+            cwd=project,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        sampler = TreeRss(process.pid)
+        output, _ = process.communicate()
+        seconds = time.perf_counter() - start
+        peak = sampler.stop()
+        if process.returncode != 0:
+            raise RuntimeError(f"pulumi {' '.join(args)} failed:\n{output}")
+        return Run(seconds, peak)
+
+
+def empty_project(work: Path) -> Path:
+    project = work / "empty"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text(
+        "name: empty-bench\nruntime:\n  name: python\n"
+        f"  options:\n    toolchain: pip\n    virtualenv: {ROOT / 'venv'}\n"
+    )
+    (project / "__main__.py").write_text("import pulumi  # noqa: F401\n")
+    return project
+
+
+def this_project(work: Path, name: str) -> Path:
+    project = work / name
+    project.mkdir()
+    for item in ("components", "__main__.py", "venv"):
+        (project / item).symlink_to(ROOT / item)
+    shutil.copy(ROOT / "Pulumi.yaml", project)
+    (project / "stacks").mkdir()
+    return project
+
+
+def stack_config(project: Path, stack: str, config: dict[str, Any]) -> None:
+    # JSON is YAML, and `pulumi stack init` keeps the values as they are.
+    (project / "stacks" / f"Pulumi.{stack}.yaml").write_text(json.dumps({"config": config}))
+
+
+_PHASE = re.compile(r": (fetched|inspected|converted) .* in ([0-9.]+) s(?:, hashing ([0-9.]+) s)?")
+
+
+def phases(events: Path) -> dict[str, float]:
+    """Seconds per phase, summed over images, from the run's event log: the program's own log
+    lines, and each Image step from its start to its outputs (the upload and Glance's work)."""
+    totals: dict[str, float] = defaultdict(float)
+    started: dict[str, float] = {}
+    for line in events.read_text().splitlines():
+        event = json.loads(line)
+        if "diagnosticEvent" in event:
+            match = _PHASE.search(event["diagnosticEvent"]["message"])
+            if match:
+                phase = {"fetched": "download", "inspected": "inspection"}.get(
+                    match.group(1), "conversion"
+                )
+                totals[phase] += float(match.group(2))
+                if match.group(3):
+                    totals["hashing"] += float(match.group(3))
+        meta = (event.get("resourcePreEvent") or event.get("resOutputsEvent") or {}).get(
+            "metadata", {}
+        )
+        if meta.get("type") == "openstack:images/image:Image" and meta.get("op") == "create":
+            if "resourcePreEvent" in event:
+                started[meta["urn"]] = event["timestamp"]
+            else:
+                totals["upload (Image create)"] += event["timestamp"] - started[meta["urn"]]
+    return dict(totals)
+
+
+def plain_flow(
+    conn: Connection, urls: list[str], target: str, out: Path
+) -> tuple[float, list[Path], list[str]]:
+    """One image after another: download + sha256, convert when needed, upload, wait active."""
+    files, ids = [], []
+    start = time.perf_counter()
+    for url in urls:
+        source = out / url.rsplit("/", 1)[1]
+        digest = hashlib.sha256()
+        with requests.get(url, stream=True, timeout=60) as resp, source.open("wb") as f:
+            resp.raise_for_status()
+            for chunk in resp.iter_content(MiB):
+                f.write(chunk)
+                digest.update(chunk)
+        final = source
+        if target != "qcow2":
+            final = source.with_suffix(f".{target}")
+            subprocess.run(
+                ["qemu-img", "convert", "-f", "qcow2", "-O", target, str(source), str(final)],
+                check=True,
+            )
+        ids.append(upload(conn, f"plain-{final.stem}", final, target))
+        files.append(final)
+    return time.perf_counter() - start, files, ids
+
+
+def upload(conn: Connection, name: str, path: Path, disk_format: str) -> str:
+    image = conn.image.create_image(
+        name=name,
+        disk_format=disk_format,
+        container_format="bare",
+        visibility="community",
+        allow_duplicates=True,
+    )
+    with path.open("rb") as data:
+        openstack.exceptions.raise_from_response(image.upload(conn.image, data=data))
+    status = conn.image.get_image(image.id).status
+    if status != "active":
+        raise RuntimeError(f"{name} is {status} after its upload")
+    return image.id
+
+
+def floor(conn: Connection, files: list[Path], target: str) -> tuple[float, list[str]]:
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(files)) as pool:
+        ids = list(pool.map(lambda f: upload(conn, f"floor-{f.stem}", f, target), files))
+    return time.perf_counter() - start, ids
+
+
+@contextmanager
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="community-images-deploy-bench-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def measure(
+    conn: Connection, pulumi: Pulumi, work: Path, count: int, mib: int, target: str
+) -> dict[str, Run]:
+    tag = uuid.uuid4().hex[:6]
+    served = work / f"served-{tag}"
+    served.mkdir()
+    paths = [make_qcow2(served, f"bench-{tag}-{n}", mib * MiB, mib * MiB) for n in range(count)]
+    results: dict[str, Run] = {}
+    created: list[str] = []
+    with start_server(served) as server:
+        try:
+            urls = [f"{server.url}/{p.name}" for p in paths]
+            scratch = work / f"plain-{tag}"
+            scratch.mkdir()
+            seconds, files, ids = plain_flow(conn, urls, target, scratch)
+            created += ids
+            results["plain"] = Run(seconds)
+            seconds, ids = floor(conn, files, target)
+            created += ids
+            results["floor"] = Run(seconds)
+            shutil.rmtree(scratch)
+
+            empty = empty_project(work / f"e-{tag}")
+            pulumi.run(empty, "stack", "init", "bench")
+            results["empty up"] = pulumi.run(empty, "up", "--yes", "--stack", "bench")
+            results["empty preview"] = pulumi.run(empty, "preview", "--stack", "bench")
+
+            project = this_project(work, f"p-{tag}")
+            images = {
+                f"img_{n}": {"name": p.stem, "sourceUrl": url, "checksum": f"sha256:{sha256(p)}"}
+                for n, (p, url) in enumerate(zip(paths, urls, strict=True))
+            }
+            stack_config(
+                project,
+                "bench",
+                {
+                    "openstack:cloud": "devcloud",
+                    "community-images:images": images,
+                    "community-images:diskFormat": target,
+                    "community-images:cacheDir": str(work / f"cache-{tag}"),
+                    "community-images:retainOnDelete": False,
+                },
+            )
+            pulumi.run(project, "stack", "init", "bench")
+            events = work / f"events-{tag}.jsonl"
+            fresh = pulumi.run(project, "up", "--yes", "--stack", "bench", events=events)
+            fresh.phases = phases(events)
+            results["fresh up"] = fresh
+            results["no-op up"] = pulumi.run(project, "up", "--yes", "--stack", "bench")
+            results["preview"] = pulumi.run(project, "preview", "--stack", "bench")
+            pulumi.run(project, "destroy", "--yes", "--stack", "bench")
+        finally:
+            for image_id in created:
+                conn.image.delete_image(image_id, ignore_missing=True)
+            for p in paths:
+                p.unlink(missing_ok=True)
+    return results
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        while chunk := data.read(MiB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def report(label: str, r: dict[str, Run]) -> None:
+    fresh, plain, floor_s = r["fresh up"].seconds, r["plain"].seconds, r["floor"].seconds
+    empty_up, empty_pre = r["empty up"].seconds, r["empty preview"].seconds
+    print(f"\n### {label}\n")
+    print("| run | seconds | peak RSS MiB |\n|---|---|---|")
+    for name, run in r.items():
+        rss = f"{run.peak_rss_mib:.0f}" if run.peak_rss_mib else ""
+        print(f"| {name} | {run.seconds:.2f} | {rss} |")
+    print("\n| ratio | value | target |\n|---|---|---|")
+    print(f"| fresh / plain | {fresh / plain:.2f} | ≤ 0.7 |")
+    print(f"| fresh / (floor + empty up) | {fresh / (floor_s + empty_up):.2f} | ≤ 1.3 |")
+    print(f"| no-op up / empty up | {r['no-op up'].seconds / empty_up:.2f} | ≤ 1.5 |")
+    print(f"| preview / empty preview | {r['preview'].seconds / empty_pre:.2f} | ≤ 1.5 |")
+    print("\n| phase of the fresh up (summed over images) | seconds |\n|---|---|")
+    for phase, seconds in sorted(r["fresh up"].phases.items()):
+        print(f"| {phase} | {seconds:.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="4x256,16x64")
+    parser.add_argument("--targets", default="raw,qcow2")
+    parser.add_argument("--small-mib", type=int, default=16)
+    args = parser.parse_args()
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(ROOT / ".devcloud" / "clouds.yaml")
+    conn = openstack.connect(cloud="devcloud")
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, nproc {os.cpu_count()}, "
+        f"load {os.getloadavg()[0]:.2f}"
+    )
+    fresh_by: dict[tuple[str, str], Run] = {}
+    with workdir() as work:
+        pulumi = Pulumi(work)
+        for target in args.targets.split(","):
+            for item in args.sets.split(","):
+                count, mib = (int(x) for x in item.split("x"))
+                results = measure(conn, pulumi, work, count, mib, target)
+                fresh_by[item, target] = results["fresh up"]
+                report(f"{count} x {mib} MiB, target {target}", results)
+        small = measure(conn, pulumi, work, 1, args.small_mib, "raw")["fresh up"]
+    print("\n### Across sets\n")
+    print("| ratio | value | target |\n|---|---|---|")
+    for target in args.targets.split(","):
+        sets = args.sets.split(",")
+        if len(sets) == 2:
+            a, b = (fresh_by[s, target].seconds for s in sets)
+            print(f"| {sets[1]} / {sets[0]} time, {target} | {b / a:.2f} | ≤ 1.3 |")
+        big = max(fresh_by[s, target].peak_rss_mib for s in sets)
+        print(
+            f"| peak RSS {big:.0f} MiB vs {small.peak_rss_mib:.0f} MiB ({args.small_mib} MiB "
+            f"image), {target} | {big / (1.2 * small.peak_rss_mib + 20):.2f} of 1.2 x small + "
+            "20 MiB | ≤ 1.0 |"
+        )
+
+
+if __name__ == "__main__":
+    main()
