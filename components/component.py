@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,13 +17,11 @@ from components.catalog import Catalog
 from components.config import SiteConfig
 from components.glance import SOURCE_SHA512_PROPERTY, Glance, GlanceError, GlanceImage
 from components.plan import Decision, Plan, plan_image, retired_images
-from components.prepare import prepare_image
+from components.prepare import Prepared, prepare_image
 from components.properties import ImageProperties
+from components.upload import upload_image
 
-# Large images on a slow link: the provider's 30 min default cuts real uploads short.
-CREATE_TIMEOUT = "6h"
-
-Prepare = Callable[[str, Any, Path, str, Callable[[str], None]], Path]
+Prepare = Callable[[str, Any, Path, str, Callable[[str], None]], Prepared]
 
 
 def owner_tag(project: str, stack: str) -> str:
@@ -79,8 +78,8 @@ def kubernetes_images(plans: list[Plan], ids: Mapping[str, Any]) -> dict[str, An
 
 
 # Inputs the Image resource must not diff on. ``properties`` is owned by ImageProperties after
-# creation; ``localFilePath`` differs between machines and is only read at create; the others
-# are provider defaults that an import (state lost) does not read back from Glance.
+# creation; ``localFilePath`` (set by earlier versions of this program) is only read at create;
+# the others are provider defaults that an import does not read back from Glance.
 IGNORED_IMAGE_INPUTS = [
     "properties",
     "localFilePath",
@@ -136,19 +135,19 @@ class CommunityImages(pulumi.ComponentResource):
                 visibility = plan.existing.visibility
             else:
                 spec = plan.spec
-                image_id = self._image(
-                    spec.name,
-                    ImageArgs(
-                        disk_format=cfg.disk_format,
-                        container_format=spec.container_format,
-                        visibility=visibility,
-                        min_disk_gb=spec.min_disk_gb,
-                        min_ram_mb=spec.min_ram_mb,
-                        local_file_path=self._local_file(plan, pool, prepare),
-                    ),
-                    image_properties(cfg, plan),
-                    plan.existing,
+                args = ImageArgs(
+                    disk_format=cfg.disk_format,
+                    container_format=spec.container_format,
+                    visibility=visibility,
+                    min_disk_gb=spec.min_disk_gb,
+                    min_ram_mb=spec.min_ram_mb,
                 )
+                properties = image_properties(cfg, plan)
+                if plan.decision is Decision.CREATE and not pulumi.runtime.is_dry_run():
+                    image_id = self._uploaded(plan, args, properties, pool, prepare)
+                else:
+                    existing = plan.existing.id if plan.existing else None
+                    image_id = self._image(spec.name, args, properties, existing)
                 disk_format = cfg.disk_format
             ids[plan.key] = image_id
             summaries[plan.key] = image_summary(plan, image_id, disk_format, visibility)
@@ -164,7 +163,7 @@ class CommunityImages(pulumi.ComponentResource):
                     min_ram_mb=image.min_ram or None,
                 ),
                 None,
-                image,
+                image.id,
             )
             for image in retired
         }
@@ -182,32 +181,59 @@ class CommunityImages(pulumi.ComponentResource):
             }
         )
 
-    def _local_file(
-        self, plan: Plan, pool: ThreadPoolExecutor, prepare: Prepare
-    ) -> pulumi.Input[str] | None:
-        """The file to upload, prepared in ``pool``; none for a preview or an image that exists:
-        only a real update of a new image needs its bytes."""
-        if plan.decision is not Decision.CREATE or pulumi.runtime.is_dry_run():
-            return None
+    def _uploaded(
+        self,
+        plan: Plan,
+        args: ImageArgs,
+        properties: dict[str, str],
+        pool: ThreadPoolExecutor,
+        prepare: Prepare,
+    ) -> pulumi.Output[str]:
+        """The ID of a new image: prepared and uploaded in ``pool`` (so each upload starts as soon
+        as its file is ready, while other images still download), then adopted by its Image."""
         loop = asyncio.get_event_loop()
 
         def say(message: str) -> None:
             loop.call_soon_threadsafe(pulumi.log.info, message, self)
 
-        future = loop.run_in_executor(
-            pool, prepare, plan.key, plan.spec, self._cfg.cache_dir, self._cfg.disk_format, say
-        )
-        return pulumi.Output.from_input(future).apply(str)
+        def make() -> str:
+            spec = plan.spec
+            ready = prepare(plan.key, spec, self._cfg.cache_dir, args.disk_format, say)
+            say(f"{plan.key} ({spec.name}): uploading")
+            start = time.perf_counter()
+            attrs = {
+                "name": spec.name,
+                "disk_format": args.disk_format,
+                "container_format": args.container_format,
+                "visibility": args.visibility,
+                "tags": [self._tag],
+                "min_disk": args.min_disk_gb or 0,
+                "min_ram": args.min_ram_mb or 0,
+                **properties,
+            }
+            image_id = upload_image(
+                self._glance, attrs, ready.path, ready.sha512, list(plan.leftovers), say
+            )
+            say(f"{plan.key} ({spec.name}): uploaded in {time.perf_counter() - start:.2f} s")
+            return image_id
+
+        uploaded = loop.run_in_executor(pool, make)
+
+        async def adopt() -> pulumi.Output[str]:
+            return self._image(plan.spec.name, args, properties, await uploaded)
+
+        return pulumi.Output.from_input(asyncio.ensure_future(adopt())).apply(lambda i: i)
 
     def _image(
         self,
         name: str,
         args: ImageArgs,
         properties: dict[str, str] | None,
-        existing: GlanceImage | None,
+        import_id: str | None,
     ) -> pulumi.Output[str]:
-        """The Image named ``name`` and the ImageProperties that own its properties;
-        ``properties=None`` keeps those it has (an image kept after it left the config)."""
+        """The Image named ``name``, adopting the Glance image ``import_id`` if given (a no-op
+        once in the state), and the ImageProperties that own its properties; ``properties=None``
+        keeps those it has (an image kept after it left the config)."""
         image = openstack.images.Image(
             name,
             name=name,
@@ -218,14 +244,11 @@ class CommunityImages(pulumi.ComponentResource):
             tags=[self._tag],
             min_disk_gb=args.min_disk_gb,
             min_ram_mb=args.min_ram_mb,
-            local_file_path=args.local_file_path,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 ignore_changes=IGNORED_IMAGE_INPUTS,
-                custom_timeouts=pulumi.CustomTimeouts(create=CREATE_TIMEOUT),
                 retain_on_delete=self._cfg.retain_on_delete,
-                # Adopts this stack's own image when the state was lost; a no-op once in state.
-                import_=existing.id if existing else None,
+                import_=import_id,
             ),
         )
         ImageProperties(
@@ -246,7 +269,6 @@ class ImageArgs:
     visibility: str
     min_disk_gb: int | None = None
     min_ram_mb: int | None = None
-    local_file_path: pulumi.Input[str] | None = None
 
 
 def _custom_image(glance: Glance, key: str, image_id: str) -> GlanceImage:

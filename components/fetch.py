@@ -125,6 +125,16 @@ class Fetched:
     size: int  # of `path`
     from_cache: bool = False  # True when nothing was downloaded
     hash_seconds: float = 0.0  # spent hashing the download
+    decompressed: bool = False  # `path` holds the download decompressed, not as verified
+    record: Path | None = None  # the cache's record of it
+
+    def discard(self) -> None:
+        """Removes it from the cache, so that the next run downloads it again: for a file that
+        turned out to be no usable image, which a source without a checksum would otherwise
+        serve from the cache for ever."""
+        self.path.unlink(missing_ok=True)
+        if self.record is not None:
+            self.record.unlink(missing_ok=True)
 
 
 class FetchError(CommunityImagesError):
@@ -277,7 +287,16 @@ def fetch(
             if compression is not None and not final.is_file():
                 _decompress(name, url, blob, final, compression)
                 blob.unlink()
-            return Fetched(final, record.digests, final.stat().st_size, from_cache, hash_seconds)
+            size = final.stat().st_size
+            return Fetched(
+                final,
+                record.digests,
+                size,
+                from_cache,
+                hash_seconds,
+                compression is not None,
+                record_path,
+            )
     except OSError as exc:  # disk full, permissions: still say which image it was
         raise FetchError(name, url, f"local I/O error: {exc}") from exc
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, BinaryIO
 
 import keystoneauth1.exceptions
 import openstack
@@ -37,6 +37,7 @@ class GlanceImage:
     container_format: str | None = None
     min_disk: int = 0
     min_ram: int = 0
+    size: int | None = None
 
 
 def _image(sdk: SdkImage) -> GlanceImage:
@@ -53,6 +54,7 @@ def _image(sdk: SdkImage) -> GlanceImage:
         container_format=sdk.container_format,
         min_disk=sdk.min_disk or 0,
         min_ram=sdk.min_ram or 0,
+        size=sdk.size,
     )
 
 
@@ -106,6 +108,41 @@ class Glance:
             return sorted((_image(i) for i in found), key=lambda i: i.id)
         except _SDK_ERRORS as exc:
             raise GlanceError(f"cannot list the images tagged {tag!r}: {exc}") from exc
+
+    def create(self, attrs: Mapping[str, Any]) -> str:
+        """A new image record (no data yet) with these attributes and properties; its ID."""
+        try:
+            return self._conn.image.create_image(allow_duplicates=True, **attrs).id
+        except _SDK_ERRORS as exc:
+            raise GlanceError(f"cannot create image {attrs.get('name')!r}: {exc}") from exc
+
+    def upload(self, image_id: str, data: BinaryIO) -> GlanceImage:
+        """Streams ``data`` into the image; returns it as Glance shows it afterwards."""
+        try:
+            image = self._conn.image.get_image(image_id)
+            # Image.upload() returns the response instead of raising.
+            openstack.exceptions.raise_from_response(image.upload(self._conn.image, data=data))
+            return _image(self._conn.image.get_image(image_id))
+        except _SDK_ERRORS as exc:
+            raise GlanceError(f"cannot upload the data of image {image_id}: {exc}") from exc
+
+    def set_visibility(self, image_id: str, visibility: str) -> None:
+        try:
+            self._conn.image.update_image(image_id, visibility=visibility)
+        except openstack.exceptions.ForbiddenException as exc:
+            raise GlanceError(
+                f"the cloud's policy does not let this user make images {visibility} (by "
+                "default only an admin may make an image public; community needs a member of "
+                f"the project): {exc}"
+            ) from exc
+        except _SDK_ERRORS as exc:
+            raise GlanceError(f"cannot make image {image_id} {visibility}: {exc}") from exc
+
+    def delete(self, image_id: str) -> None:
+        try:
+            self._conn.image.delete_image(image_id, ignore_missing=True)
+        except _SDK_ERRORS as exc:
+            raise GlanceError(f"cannot delete image {image_id}: {exc}") from exc
 
     def patch_properties(
         self, image_id: str, old: Mapping[str, str], new: Mapping[str, str]

@@ -30,6 +30,12 @@ class Plan:
     spec: ImageSpec
     decision: Decision
     existing: GlanceImage | None = None
+    leftovers: tuple[GlanceImage, ...] = ()
+    """This stack's incomplete images of that name, to delete before uploading it anew."""
+
+
+# What an interrupted upload leaves; "deactivated" is an admin's decision about a finished image.
+INCOMPLETE = frozenset({"queued", "saving", "uploading", "importing", "killed"})
 
 
 def plan_image(
@@ -40,6 +46,8 @@ def plan_image(
     verify: bool,
 ) -> Plan:
     ours = [i for i in found if owner_tag in i.tags]
+    leftovers = tuple(i for i in ours if i.status in INCOMPLETE)
+    ours = [i for i in ours if i.status not in INCOMPLETE]
     if len(ours) > 1:
         ids = ", ".join(i.id for i in ours)
         raise TrustError(
@@ -47,19 +55,15 @@ def plan_image(
             f"({ids}); delete the extra ones or remove the tag from them"
         )
     if ours and ours[0].status != "active":
-        # The provider writes the ID to the state as soon as the record exists, and its update
-        # never uploads again, so a failed upload would otherwise stay queued for ever.
         raise TrustError(
-            f"image {key} ({spec.name!r}): this stack's image {ours[0].id} is {ours[0].status}, "
-            f"left by a failed upload; delete it (openstack image delete {ours[0].id}) and "
-            f"remove it from the state (pulumi state delete with the URN of {spec.name!r}), "
-            "then run again"
+            f"image {key} ({spec.name!r}): this stack's image {ours[0].id} is {ours[0].status}; "
+            "reactivate it (openstack image set --activate), or delete it to upload it anew"
         )
     if ours:
         return Plan(key, spec, Decision.MANAGE, ours[0])
     usable = [i for i in found if i.status == "active"]
     if not usable:
-        return Plan(key, spec, Decision.CREATE)
+        return Plan(key, spec, Decision.CREATE, leftovers=leftovers)
     expected = spec.source_sha512
     if not verify or expected is None:
         # Same trust as azimuth-ops: without a published sha512 the name is all there is.

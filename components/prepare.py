@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from components.config import ImageSpec
 from components.convert import convert_image
+from components.errors import CommunityImagesError
 from components.fetch import fetch
-from components.inspection import inspect_image
+from components.inspection import UnsafeImageError, inspect_image
 
 Say = Callable[[str], None]
 
@@ -40,13 +44,41 @@ class DownloadProgress:
         self._say(f"{self._label}: downloaded {_size(done)}{of}")
 
 
-def prepare_image(key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, say: Say) -> Path:
+@dataclass(frozen=True)
+class Prepared:
+    path: Path
+    """The file to upload."""
+    sha512: str | None
+    """Its sha512 when it is the downloaded source byte for byte and the spec gives one."""
+
+
+class CacheFullError(CommunityImagesError):
+    """The cache's filesystem filled up; names the image and the setting to change."""
+
+
+def prepare_image(
+    key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, say: Say
+) -> Prepared:
     """The file to upload for ``spec``, converted to ``disk_format`` when the source differs.
 
     The source is inspected before anything reads it as an image (here, or in convert_image
     before qemu-img runs): a qcow2 with a backing file would make qemu-img copy a host file
     into the upload.
     """
+    try:
+        return _prepare(key, spec, cache_dir, disk_format, say)
+    except CommunityImagesError as exc:
+        # Both a write of the download and qemu-img's output report a full disk this way.
+        if os.strerror(errno.ENOSPC) not in str(exc):
+            raise
+        raise CacheFullError(
+            f"image {spec.name!r}: the cache directory {cache_dir} (community-images:cacheDir) "
+            f"is full: {exc}. Free space there or set cacheDir to a larger filesystem, then run "
+            "`pulumi up` again; nothing unverified is kept"
+        ) from exc
+
+
+def _prepare(key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, say: Say) -> Prepared:
     label = f"{key} ({spec.name})"
     say(f"{label}: fetching {spec.source_url}")
     start = time.perf_counter()
@@ -64,18 +96,41 @@ def prepare_image(key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, 
             f"{label}: fetched {_size(fetched.size)} in {_since(start)} s, "
             f"hashing {fetched.hash_seconds:.2f} s"
         )
+    try:
+        if fetched.size == 0:
+            raise UnsafeImageError(f"image {spec.name!r}: an empty file (0 bytes) is no image")
+        return _vetted(label, spec, fetched.path, fetched.decompressed, cache_dir, disk_format, say)
+    except UnsafeImageError as exc:
+        fetched.discard()
+        raise type(exc)(
+            f"{exc} (source: {spec.source_url}; removed from the cache, so the next run "
+            "downloads it again)"
+        ) from exc
+
+
+def _vetted(
+    label: str,
+    spec: ImageSpec,
+    path: Path,
+    decompressed: bool,
+    cache_dir: Path,
+    disk_format: str,
+    say: Say,
+) -> Prepared:
+    """The inspected source, or its inspected conversion."""
     start = time.perf_counter()
     if spec.source_disk_format == disk_format:
-        inspect_image(spec.name, fetched.path, spec.source_disk_format)
+        inspect_image(spec.name, path, spec.source_disk_format)
         say(f"{label}: inspected {spec.source_disk_format} in {_since(start)} s")
-        return fetched.path
+        # A decompressed download is not the bytes the checksums describe.
+        return Prepared(path, None if decompressed else spec.source_sha512)
     # convert_image inspects the source itself, before qemu-img ever reads it.
     say(f"{label}: converting {spec.source_disk_format} to {disk_format}")
     converted = convert_image(
-        spec.name, fetched.path, spec.source_disk_format, disk_format, cache_dir / "converted"
+        spec.name, path, spec.source_disk_format, disk_format, cache_dir / "converted"
     )
     say(f"{label}: converted to {disk_format}, inspection included, in {_since(start)} s")
-    return converted
+    return Prepared(converted, None)
 
 
 def _since(start: float) -> str:

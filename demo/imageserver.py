@@ -17,6 +17,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -35,6 +36,7 @@ class Fault:
     remaining: int
     status: int | None = None  # answer this instead of the file
     cut_after: int | None = None  # or send full headers, then only this many body bytes
+    rate: int | None = None  # or send the body at this many bytes per second
 
 
 class FaultPlan:
@@ -49,6 +51,9 @@ class FaultPlan:
 
     def truncate(self, path: str, after: int, times: int = 1) -> FaultPlan:
         return self._add(path, Fault(times, cut_after=after))
+
+    def throttle(self, path: str, rate: int, times: int = 1) -> FaultPlan:
+        return self._add(path, Fault(times, rate=rate))
 
     def _add(self, path: str, fault: Fault) -> FaultPlan:
         with self._lock:
@@ -169,10 +174,14 @@ class _Handler(BaseHTTPRequestHandler):
             length = min(length, fault.cut_after)
             self.close_connection = True  # the client must see EOF before Content-Length
         handle.seek(start)
+        rate = fault.rate if fault is not None else None
+        size = CHUNK if rate is None else max(1, min(CHUNK, rate // 20))
         try:
-            while length > 0 and (chunk := handle.read(min(CHUNK, length))):
+            while length > 0 and (chunk := handle.read(min(size, length))):
                 self.wfile.write(chunk)
                 length -= len(chunk)
+                if rate is not None:
+                    time.sleep(len(chunk) / rate)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
@@ -216,6 +225,11 @@ class RunningServer:
         self._thread.start()
         host, port = server.socket.getsockname()[:2]
         self.url = f"http://{host}:{port}"
+
+    @property
+    def faults(self) -> FaultPlan:
+        """Failures to inject from now on."""
+        return self._server.faults
 
     @property
     def entries(self) -> list[dict[str, Any]]:

@@ -105,8 +105,11 @@ def test_smoke_up_preview_destroy(
             "community-images:retainOnDelete": False,
         }
     )
-    steps = up(stack)
+    steps, _ = preview(stack)
     assert steps.of(IMAGE) == [("create", path.stem)]
+    # The program uploads the image itself, then its Image resource adopts the finished image.
+    steps = up(stack)
+    assert steps.of(IMAGE) == [("import", path.stem)]
     image_id = outputs(stack)["imageIds"]["smoke"]
     assert admin.image.get_image(image_id).status == "active"
     stack.preview(expect_no_changes=True, color="never")
@@ -135,7 +138,7 @@ def test_first_up_creates_every_image_and_a_second_changes_nothing(
         }
     )
     steps = up(stack)
-    assert steps.of(IMAGE) == sorted([("create", kube.stem), ("create", desktop.stem)])
+    assert steps.of(IMAGE) == sorted([("import", kube.stem), ("import", desktop.stem)])
     ids = outputs(stack)["imageIds"]
     tag = owner_tag("community-images", stack.name)
     for key, path, own in (
@@ -250,23 +253,27 @@ def test_property_changes_show_in_the_preview_and_apply_in_place(
 def test_a_property_update_that_glance_refuses_names_the_image_without_a_traceback(
     new_stack: Stacks, image_server: RunningServer, admin: Connection
 ) -> None:
-    """The dynamic provider's own failure (here: the image was deleted behind the stack's back)
-    reaches the operator as one message naming the image, not as a Python traceback."""
-    path = served(image_server, "gone", "gone")
+    """The dynamic provider's own failure (here Glance refuses a property name longer than its
+    database takes) reaches the operator as one message naming the image, not as a Python
+    traceback; the image keeps its properties."""
+    path = served(image_server, "refused", "refused")
     stack = new_stack(
-        {"community-images:images": {"gone": spec(image_server, path, properties=["a=1"])}}
+        {"community-images:images": {"img": spec(image_server, path, properties=["a=1"])}}
     )
     up(stack)
-    admin.image.delete_image(outputs(stack)["imageIds"]["gone"])
+    image_id = outputs(stack)["imageIds"]["img"]
     stack.set_config(
         "community-images:images",
-        auto.ConfigValue(json.dumps({"gone": spec(image_server, path, properties=["a=2"])})),
+        auto.ConfigValue(
+            json.dumps({"img": spec(image_server, path, properties=["k" * 300 + "=2"])})
+        ),
     )
     with pytest.raises(auto.CommandError) as err:
         stack.up(color="never")
     message = str(err.value)
     assert f"image {path.stem!r}: cannot update its properties" in message
     assert "Traceback" not in message
+    assert glance_record(admin, image_id)["a"] == "1"
 
 
 def test_lost_state_adopts_every_image_without_update_download_or_duplicate(
@@ -362,7 +369,7 @@ def test_new_release_creates_only_the_changed_image_and_keeps_the_old(
     assert len(image_gets(image_server)) == fetched
 
     steps = up(stack)
-    assert steps.of(IMAGE) == [("create", kube.stem)]
+    assert steps.of(IMAGE) == [("import", kube.stem)]
     assert "delete" not in steps.ops()
     after = outputs(stack)
     assert after["imageIds"]["workstation"] == before["workstation"]
@@ -382,18 +389,18 @@ def test_without_retain_on_delete_up_deletes_an_image_that_left_the_config(
     old = admin.image.get_image(outputs(stack)["imageIds"]["kube_1_34"])
     kube = next_release(stack, image_server, desktop)
     steps = up(stack)
-    assert steps.of(IMAGE) == sorted([("create", kube.stem), ("delete", old.name)])
+    assert steps.of(IMAGE) == sorted([("import", kube.stem), ("delete", old.name)])
     with pytest.raises(openstack.exceptions.NotFoundException):
         admin.image.get_image(old.id)
     assert outputs(stack)["retiredImageIds"] == {}
 
 
 def test_an_image_the_cloud_refuses_fails_the_run_without_a_traceback(
-    new_stack: Stacks, image_server: RunningServer, tmp_path: Path
+    new_stack: Stacks, image_server: RunningServer, admin: Connection, tmp_path: Path
 ) -> None:
     """Glance refuses one image (only admins may make an image public) while another is still
-    being prepared: the engine ends the run, the error names the image, and no Python traceback
-    of the interrupted program reaches the operator."""
+    being prepared: the error names the image, no Python traceback reaches the operator, and
+    nothing of the refused image is left in Glance."""
     public = served(image_server, "public", "public")
     # Large enough to be still downloading or converting when the other one fails.
     big = image_server.root / f"big-{uuid.uuid4().hex[:8]}.raw"  # type: ignore[attr-defined]
@@ -412,6 +419,9 @@ def test_an_image_the_cloud_refuses_fails_the_run_without_a_traceback(
     with pytest.raises(auto.CommandError) as err:
         stack.up(color="never")
     message = str(err.value)
-    assert f"openstack:images:Image ({public.stem})" in message
-    assert "publicize_image" in message
+    assert (
+        f"image {public.stem!r}: the cloud's policy does not let this user make images public"
+        in message
+    )
     assert "Traceback" not in message
+    assert list(admin.image.images(name=public.stem, visibility="all")) == []

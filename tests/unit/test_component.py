@@ -18,6 +18,7 @@ from components.config import ImageSpec, parse_config
 from components.fetch import Checksum
 from components.glance import GlanceError, GlanceImage
 from components.plan import TrustError
+from components.prepare import Prepared
 
 SHA512 = "c" * 128
 TAG = owner_tag("community-images", "dev")
@@ -55,10 +56,34 @@ class Mocks(pulumi.runtime.Mocks):
 
 
 class FakeGlance:
+    """What Glance holds, and what the component asks of it; uploads succeed at once."""
+
     cloud = "site-cloud"
 
     def __init__(self, *images: GlanceImage) -> None:
         self._images = images
+        self.created: list[dict[str, Any]] = []
+        self.uploaded: list[tuple[str, bytes]] = []
+        self.deleted: list[str] = []
+        self._lock = threading.Lock()
+
+    def create(self, attrs: dict[str, Any]) -> str:
+        with self._lock:
+            self.created.append(attrs)
+            return f"new-{attrs['name']}"
+
+    def upload(self, image_id: str, data: Any) -> GlanceImage:
+        content = data.read()
+        with self._lock:
+            self.uploaded.append((image_id, content))
+        return glance_image("", image_id, size=len(content))
+
+    def set_visibility(self, image_id: str, visibility: str) -> None:
+        pass
+
+    def delete(self, image_id: str) -> None:
+        with self._lock:
+            self.deleted.append(image_id)
 
     def find(self, name: str) -> list[GlanceImage]:
         return [i for i in self._images if i.name == name]
@@ -85,15 +110,20 @@ def glance_image(name: str, image_id: str, **overrides: Any) -> GlanceImage:
     return GlanceImage(**fields)
 
 
-class Prepared:
-    def __init__(self) -> None:
+class Prepare:
+    """Writes a small file for each image, as prepare_image would after its download."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
         self.calls: list[str] = []
 
     def __call__(
         self, key: str, spec: ImageSpec, cache: Path, fmt: str, say: Callable[[str], None]
-    ) -> Path:
+    ) -> Prepared:
         self.calls.append(key)
-        return cache / f"{spec.name}.{fmt}"
+        path = self.tmp / f"{spec.name}.{fmt}"
+        path.write_bytes(spec.name.encode())
+        return Prepared(path, None)
 
 
 class RecordingMonitor(MockMonitor):
@@ -126,7 +156,7 @@ def mocks(monitor: RecordingMonitor) -> Mocks:
 def build(
     glance: FakeGlance,
     specs: dict[str, ImageSpec],
-    prepare: Prepared,
+    prepare: Prepare,
     custom_ids: dict[str, str] | None = None,
     **config: Any,
 ) -> CommunityImages:
@@ -135,28 +165,43 @@ def build(
     return CommunityImages("images", cfg, catalog, glance, prepare=prepare)  # type: ignore[arg-type]
 
 
-@pulumi.runtime.test
-def test_new_images_are_prepared_and_uploaded_as_community_images(mocks: Mocks) -> Any:
-    prepared = Prepared()
-    component = build(FakeGlance(), {"kube_1_34": KUBE, "workstation": DESKTOP}, prepared)
-
-    def check(ids: dict[str, str]) -> None:
-        assert ids == {"kube_1_34": "new-kube-134", "workstation": "new-desktop"}
-        assert sorted(prepared.calls) == ["kube_1_34", "workstation"]
-        kube = mocks.images()["kube-134"].inputs
-        assert kube["name"] == "kube-134"
-        assert kube["diskFormat"] == "qcow2"
-        assert kube["containerFormat"] == "bare"
-        assert kube["visibility"] == "community"
-        assert kube["localFilePath"] == "/cache/kube-134.qcow2"
-        assert kube["tags"] == [TAG]
-        assert kube["properties"] == {
-            "site": "test",
-            "os_distro": "ubuntu",
-            "community_images_source_sha512": SHA512,
-        }
-
-    return component.image_ids.apply(check)
+def test_new_images_are_prepared_uploaded_and_adopted_as_community_images(
+    mocks: Mocks, monitor: RecordingMonitor, tmp_path: Path
+) -> None:
+    prepared = Prepare(tmp_path)
+    glance = FakeGlance()
+    settle(
+        lambda: build(glance, {"kube_1_34": KUBE, "workstation": DESKTOP}, prepared),
+        lambda _: None,
+    )
+    assert sorted(prepared.calls) == ["kube_1_34", "workstation"]
+    # Uploaded by the program, created private until complete, with every attribute.
+    (kube_attrs,) = [a for a in glance.created if a["name"] == "kube-134"]
+    assert kube_attrs == {
+        "name": "kube-134",
+        "disk_format": "qcow2",
+        "container_format": "bare",
+        "visibility": "private",
+        "tags": [TAG],
+        "min_disk": 0,
+        "min_ram": 0,
+        "site": "test",
+        "os_distro": "ubuntu",
+        "community_images_source_sha512": SHA512,
+    }
+    assert sorted(glance.uploaded) == [("new-desktop", b"desktop"), ("new-kube-134", b"kube-134")]
+    assert glance.deleted == []
+    # Then adopted by its Image resource, as it stands in Glance.
+    kube = mocks.images()["kube-134"].inputs
+    assert monitor.requests[IMAGE, "kube-134"].importId == "new-kube-134"
+    assert kube["visibility"] == "community"
+    assert "localFilePath" not in kube
+    assert kube["tags"] == [TAG]
+    assert kube["properties"] == {
+        "site": "test",
+        "os_distro": "ubuntu",
+        "community_images_source_sha512": SHA512,
+    }
 
 
 def settle(make: Callable[[], CommunityImages], check: Callable[[Any], None]) -> None:
@@ -171,15 +216,13 @@ def settle(make: Callable[[], CommunityImages], check: Callable[[Any], None]) ->
 
 
 def test_images_are_kept_on_removal_and_their_properties_owned_apart(
-    mocks: Mocks, monitor: RecordingMonitor
+    mocks: Mocks, monitor: RecordingMonitor, tmp_path: Path
 ) -> None:
-    settle(lambda: build(FakeGlance(), {"kube_1_34": KUBE}, Prepared()), lambda _: None)
+    settle(lambda: build(FakeGlance(), {"kube_1_34": KUBE}, Prepare(tmp_path)), lambda _: None)
     request = monitor.requests[IMAGE, "kube-134"]
     assert request.retainOnDelete is True
     assert list(request.ignoreChanges) == IGNORED_IMAGE_INPUTS
     assert "properties" in request.ignoreChanges
-    assert request.customTimeouts.create == "6h"
-    assert request.importId == ""
     owned = mocks.properties()["kube-134"].inputs
     assert owned["imageId"] == "new-kube-134"
     assert owned["imageName"] == "kube-134"
@@ -189,12 +232,12 @@ def test_images_are_kept_on_removal_and_their_properties_owned_apart(
 
 
 def test_own_image_that_left_the_config_is_kept_in_the_stack(
-    mocks: Mocks, monitor: RecordingMonitor
+    mocks: Mocks, monitor: RecordingMonitor, tmp_path: Path
 ) -> None:
     """A new release renames an image: the old one stays declared (no delete in the preview),
     adopted as it is, and its properties are left alone."""
     old = glance_image("kube-133", "old-id", tags=(TAG,), disk_format="raw", min_disk=20)
-    prepared = Prepared()
+    prepared = Prepare(tmp_path)
     settle(
         lambda: build(FakeGlance(old), {"kube_1_34": KUBE}, prepared),
         lambda retired: assert_equal(retired, {"kube-133": "old-id"}),
@@ -209,26 +252,32 @@ def test_own_image_that_left_the_config_is_kept_in_the_stack(
     assert mocks.properties()["kube-133"].inputs["retired"] is True
 
 
-def test_without_retain_on_delete_an_image_that_left_the_config_goes(mocks: Mocks) -> None:
+def test_without_retain_on_delete_an_image_that_left_the_config_goes(
+    mocks: Mocks, tmp_path: Path
+) -> None:
     old = glance_image("kube-133", "old-id", tags=(TAG,))
     settle(
-        lambda: build(FakeGlance(old), {"kube_1_34": KUBE}, Prepared(), retainOnDelete=False),
+        lambda: build(
+            FakeGlance(old), {"kube_1_34": KUBE}, Prepare(tmp_path), retainOnDelete=False
+        ),
         lambda retired: assert_equal(retired, {}),
     )
     assert sorted(mocks.images()) == ["kube-134"]
 
 
 @pulumi.runtime.test
-def test_retain_on_delete_can_be_turned_off(mocks: Mocks, monitor: RecordingMonitor) -> Any:
-    component = build(FakeGlance(), {"kube_1_34": KUBE}, Prepared(), retainOnDelete=False)
+def test_retain_on_delete_can_be_turned_off(
+    mocks: Mocks, monitor: RecordingMonitor, tmp_path: Path
+) -> Any:
+    component = build(FakeGlance(), {"kube_1_34": KUBE}, Prepare(tmp_path), retainOnDelete=False)
     return component.image_ids.apply(
         lambda _: assert_equal(monitor.requests[IMAGE, "kube-134"].retainOnDelete, False)
     )
 
 
 @pulumi.runtime.test
-def test_outputs_describe_every_image(mocks: Mocks) -> Any:
-    component = build(FakeGlance(), {"kube_1_34": KUBE}, Prepared(), diskFormat="raw")
+def test_outputs_describe_every_image(mocks: Mocks, tmp_path: Path) -> Any:
+    component = build(FakeGlance(), {"kube_1_34": KUBE}, Prepare(tmp_path), diskFormat="raw")
 
     def check(args: list[Any]) -> None:
         images, kube = args
@@ -252,10 +301,10 @@ def test_outputs_describe_every_image(mocks: Mocks) -> Any:
     return pulumi.Output.all(component.images, component.kubernetes_images).apply(check)
 
 
-def test_preview_prepares_nothing() -> None:
+def test_preview_prepares_nothing(tmp_path: Path) -> None:
     mocks = Mocks()
     pulumi.runtime.set_mocks(mocks, project="community-images", stack="dev", preview=True)
-    prepared = Prepared()
+    prepared = Prepare(tmp_path)
 
     @pulumi.runtime.test
     def run() -> Any:
@@ -271,8 +320,8 @@ def test_preview_prepares_nothing() -> None:
 
 
 @pulumi.runtime.test
-def test_someone_elses_trusted_image_is_reused_untouched(mocks: Mocks) -> Any:
-    prepared = Prepared()
+def test_someone_elses_trusted_image_is_reused_untouched(mocks: Mocks, tmp_path: Path) -> Any:
+    prepared = Prepare(tmp_path)
     theirs = glance_image("kube-134", "their-id", hash_value=SHA512, visibility="public")
     component = build(FakeGlance(theirs), {"kube_1_34": KUBE}, prepared)
 
@@ -288,31 +337,33 @@ def test_someone_elses_trusted_image_is_reused_untouched(mocks: Mocks) -> Any:
 
 
 @pulumi.runtime.test
-def test_converted_image_is_trusted_by_its_source_hash(mocks: Mocks) -> Any:
+def test_converted_image_is_trusted_by_its_source_hash(mocks: Mocks, tmp_path: Path) -> Any:
     raw = glance_image("kube-134", "raw-id", disk_format="raw", source_sha512=SHA512)
-    component = build(FakeGlance(raw), {"kube_1_34": KUBE}, Prepared(), diskFormat="raw")
+    component = build(FakeGlance(raw), {"kube_1_34": KUBE}, Prepare(tmp_path), diskFormat="raw")
     return component.image_ids.apply(lambda ids: assert_equal(ids, {"kube_1_34": "raw-id"}))
 
 
-def test_untrusted_image_of_the_same_name_is_an_error(mocks: Mocks) -> None:
+def test_untrusted_image_of_the_same_name_is_an_error(mocks: Mocks, tmp_path: Path) -> None:
     impostor = glance_image("kube-134", "impostor-id")
     with pytest.raises(TrustError) as err:
-        build(FakeGlance(impostor), {"kube_1_34": KUBE}, Prepared())
+        build(FakeGlance(impostor), {"kube_1_34": KUBE}, Prepare(tmp_path))
     assert "impostor-id" in str(err.value) and "kube_1_34" in str(err.value)
 
 
 @pulumi.runtime.test
-def test_untrusted_image_is_reused_when_verification_is_off(mocks: Mocks) -> Any:
+def test_untrusted_image_is_reused_when_verification_is_off(mocks: Mocks, tmp_path: Path) -> Any:
     impostor = glance_image("kube-134", "impostor-id")
-    component = build(FakeGlance(impostor), {"kube_1_34": KUBE}, Prepared(), verifyExisting=False)
+    component = build(
+        FakeGlance(impostor), {"kube_1_34": KUBE}, Prepare(tmp_path), verifyExisting=False
+    )
     return component.image_ids.apply(lambda ids: assert_equal(ids, {"kube_1_34": "impostor-id"}))
 
 
 @pulumi.runtime.test
 def test_own_image_is_managed_and_adopted_without_download(
-    mocks: Mocks, monitor: RecordingMonitor
+    mocks: Mocks, monitor: RecordingMonitor, tmp_path: Path
 ) -> Any:
-    prepared = Prepared()
+    prepared = Prepare(tmp_path)
     ours = glance_image("kube-134", "our-id", tags=(TAG,), hash_value=SHA512)
     component = build(FakeGlance(ours), {"kube_1_34": KUBE}, prepared)
 
@@ -326,9 +377,9 @@ def test_own_image_is_managed_and_adopted_without_download(
 
 
 @pulumi.runtime.test
-def test_custom_image_ids_are_checked_and_exported(mocks: Mocks) -> Any:
+def test_custom_image_ids_are_checked_and_exported(mocks: Mocks, tmp_path: Path) -> Any:
     mine = glance_image("packer-desktop", "1b4e28ba-2fa1-11d2-883f-0016d3cca427")
-    component = build(FakeGlance(mine), {}, Prepared(), custom_ids={"workstation": mine.id})
+    component = build(FakeGlance(mine), {}, Prepare(tmp_path), custom_ids={"workstation": mine.id})
 
     def check(args: list[Any]) -> None:
         ids, images = args
@@ -339,43 +390,56 @@ def test_custom_image_ids_are_checked_and_exported(mocks: Mocks) -> Any:
     return pulumi.Output.all(component.image_ids, component.images).apply(check)
 
 
-def test_missing_or_inactive_custom_image_names_the_key(mocks: Mocks) -> None:
+def test_missing_or_inactive_custom_image_names_the_key(mocks: Mocks, tmp_path: Path) -> None:
     queued = glance_image("half", "1b4e28ba-2fa1-11d2-883f-0016d3cca427", status="queued")
     with pytest.raises(GlanceError, match=r"customImageIds\.workstation: .* is queued"):
-        build(FakeGlance(queued), {}, Prepared(), custom_ids={"workstation": queued.id})
+        build(FakeGlance(queued), {}, Prepare(tmp_path), custom_ids={"workstation": queued.id})
     with pytest.raises(GlanceError, match=r"customImageIds\.rstudio: no image"):
-        build(FakeGlance(), {}, Prepared(), custom_ids={"rstudio": queued.id})
+        build(FakeGlance(), {}, Prepare(tmp_path), custom_ids={"rstudio": queued.id})
 
 
 def assert_equal(actual: Any, expected: Any) -> None:
     assert actual == expected
 
 
-def test_own_failed_upload_is_an_error_that_says_what_to_do(mocks: Mocks) -> None:
+def test_own_image_left_incomplete_is_deleted_before_the_new_upload(
+    mocks: Mocks, tmp_path: Path
+) -> None:
+    """An interrupted run left it queued: nobody can boot from it, so it goes."""
     broken = glance_image("kube-134", "broken-id", tags=(TAG,), status="queued")
-    with pytest.raises(TrustError, match="this stack's image broken-id is queued"):
-        build(FakeGlance(broken), {"kube_1_34": KUBE}, Prepared())
+    glance = FakeGlance(broken)
+    settle(lambda: build(glance, {"kube_1_34": KUBE}, Prepare(tmp_path)), lambda _: None)
+    assert glance.deleted == ["broken-id"]
+    assert [a["name"] for a in glance.created] == ["kube-134"]
+
+
+def test_own_deactivated_image_is_an_error_that_says_what_to_do(
+    mocks: Mocks, tmp_path: Path
+) -> None:
+    off = glance_image("kube-134", "off-id", tags=(TAG,), status="deactivated")
+    with pytest.raises(TrustError, match="this stack's image off-id is deactivated"):
+        build(FakeGlance(off), {"kube_1_34": KUBE}, Prepare(tmp_path))
 
 
 @pulumi.runtime.test
-def test_someone_elses_failed_upload_is_ignored(mocks: Mocks) -> Any:
+def test_someone_elses_failed_upload_is_ignored(mocks: Mocks, tmp_path: Path) -> Any:
     queued = glance_image("kube-134", "their-queued-id", status="queued")
-    component = build(FakeGlance(queued), {"kube_1_34": KUBE}, Prepared())
+    component = build(FakeGlance(queued), {"kube_1_34": KUBE}, Prepare(tmp_path))
     return component.image_ids.apply(lambda ids: assert_equal(ids, {"kube_1_34": "new-kube-134"}))
 
 
-class Concurrency(Prepared):
+class Concurrency(Prepare):
     """Counts how many preparations run at the same time."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, tmp: Path) -> None:
+        super().__init__(tmp)
         self._lock = threading.Lock()
         self.running = 0
         self.most = 0
 
     def __call__(
         self, key: str, spec: ImageSpec, cache: Path, fmt: str, say: Callable[[str], None]
-    ) -> Path:
+    ) -> Prepared:
         with self._lock:
             self.running += 1
             self.most = max(self.most, self.running)
@@ -386,12 +450,12 @@ class Concurrency(Prepared):
 
 
 @pulumi.runtime.test
-def test_images_are_prepared_concurrently_up_to_parallel(mocks: Mocks) -> Any:
+def test_images_are_prepared_concurrently_up_to_parallel(mocks: Mocks, tmp_path: Path) -> Any:
     specs = {
         f"extra_{n}": ImageSpec(name=f"extra-{n}", source_url=f"http://127.0.0.1:1/{n}.qcow2")
         for n in range(5)
     }
-    prepared = Concurrency()
+    prepared = Concurrency(tmp_path)
     component = build(FakeGlance(), specs, prepared, parallel=2)
 
     def check(ids: dict[str, str]) -> None:

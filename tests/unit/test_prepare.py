@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from components.config import ImageSpec
+from components.fetch import Checksum
 from components.inspection import UnsafeImageError
 from components.prepare import prepare_image
 
@@ -33,9 +35,14 @@ def backed_qcow2(tmp_path: Path) -> Path:
 
 def test_same_format_is_uploaded_as_fetched(clean_qcow2: Path, tmp_path: Path) -> None:
     said: list[str] = []
-    spec = ImageSpec(name="clean", source_url=str(clean_qcow2))
-    path = prepare_image("key", spec, tmp_path / "cache", "qcow2", said.append)
-    assert path.read_bytes() == clean_qcow2.read_bytes()
+    sha512 = hashlib.sha512(clean_qcow2.read_bytes()).hexdigest()
+    spec = ImageSpec(
+        name="clean", source_url=str(clean_qcow2), checksum_sha512=Checksum("sha512", sha512)
+    )
+    prepared = prepare_image("key", spec, tmp_path / "cache", "qcow2", said.append)
+    assert prepared.path.read_bytes() == clean_qcow2.read_bytes()
+    # The file is the verified source, so Glance's hash of it can be checked against this.
+    assert prepared.sha512 == sha512
     assert said[0] == f"key (clean): fetching {clean_qcow2}"
     assert said[-1].startswith("key (clean): inspected qcow2 in ")
     assert not (tmp_path / "cache" / "converted").exists()
@@ -44,9 +51,10 @@ def test_same_format_is_uploaded_as_fetched(clean_qcow2: Path, tmp_path: Path) -
 def test_other_format_is_converted(clean_qcow2: Path, tmp_path: Path) -> None:
     said: list[str] = []
     spec = ImageSpec(name="clean", source_url=str(clean_qcow2))
-    path = prepare_image("key", spec, tmp_path / "cache", "raw", said.append)
-    assert path.parent == tmp_path / "cache" / "converted"
-    assert path.read_bytes().startswith(b"community-images")
+    prepared = prepare_image("key", spec, tmp_path / "cache", "raw", said.append)
+    assert prepared.path.parent == tmp_path / "cache" / "converted"
+    assert prepared.path.read_bytes().startswith(b"community-images")
+    assert prepared.sha512 is None
     assert said[-2] == "key (clean): converting qcow2 to raw"
     assert said[-1].startswith("key (clean): converted to raw, inspection included, in ")
 

@@ -1,0 +1,117 @@
+"""`pulumi up` killed with SIGKILL (the CLI, the language host, the program and the providers, as
+when the machine running it dies) while an image downloads, while it uploads, and in between;
+then the recovery the README gives: `pulumi cancel`, then `pulumi up`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from openstack.connection import Connection
+from pulumi import automation as auto
+
+from bench.images import make_qcow2
+from components.component import owner_tag
+from components.plan import INCOMPLETE
+from demo.imageserver import RunningServer
+from tests.integration.conftest import Stacks, outputs
+
+pytestmark = pytest.mark.integration
+
+MiB = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as data:
+        return hashlib.file_digest(data, "sha256").hexdigest()
+
+
+def up_killed_when(
+    stack: auto.Stack, project: Path, env: dict[str, str], ready: Callable[[str], bool]
+) -> str:
+    """Runs `pulumi up` and SIGKILLs its whole process group once ``ready(output so far)``."""
+    process = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--stack", stack.name],
+        cwd=project,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(process.stdout or ()), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while not ready("".join(seen)):
+        assert process.poll() is None, "up ended before the moment to kill it:\n" + "".join(seen)
+        assert time.monotonic() < deadline, "never reached the moment to kill:\n" + "".join(seen)
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    reader.join(timeout=10)
+    return "".join(seen)
+
+
+def our_images(admin: Connection, stack: auto.Stack) -> list[tuple[str, str]]:
+    tag = owner_tag("community-images", stack.name)
+    return [(i.id, i.status) for i in admin.image.images(tag=tag, visibility="all")]
+
+
+@pytest.mark.parametrize(
+    "moment", ["while-downloading", "between-download-and-upload", "while-uploading"]
+)
+def test_a_killed_up_recovers_with_cancel_and_up(
+    new_stack: Stacks, image_server: RunningServer, admin: Connection, moment: str
+) -> None:
+    root: Path = image_server.root  # type: ignore[attr-defined]
+    path = make_qcow2(root, f"killed-{os.urandom(4).hex()}", 384 * MiB, 64 * MiB)
+    if moment == "while-downloading":
+        image_server.faults.throttle(path.name, rate=16 * MiB)
+    spec = {
+        "name": path.stem,
+        "sourceUrl": f"{image_server.url}/{path.name}",
+        "checksum": f"sha256:{sha256_of(path)}",
+    }
+    stack = new_stack(
+        {"community-images:images": {"killed": spec}, "community-images:diskFormat": "raw"}
+    )
+    ready: Callable[[str], bool] = {
+        "while-downloading": lambda out: "downloaded" in out,
+        "between-download-and-upload": lambda out: "converting" in out,
+        # Glance holds the record and is receiving its bytes.
+        "while-uploading": lambda _: "saving" in {s for _, s in our_images(admin, stack)},
+    }[moment]
+    output = up_killed_when(stack, new_stack.project, new_stack.env, ready)
+    left = our_images(admin, stack)
+    if moment == "while-uploading":
+        # Glance puts an upload cut short back to queued; either way it is incomplete.
+        assert len(left) == 1 and left[0][1] in INCOMPLETE, (left, output)
+    gets_before = [e for e in image_server.entries if e["path"] == f"/{path.name}"]
+
+    # The README's recovery: release the dead run's lock, then run again.
+    subprocess.run(
+        ["pulumi", "cancel", "--yes", "--stack", stack.name],
+        cwd=new_stack.project,
+        env={**os.environ, **new_stack.env},
+        check=True,
+        capture_output=True,
+    )
+    stack.up(color="never")
+
+    image_id = outputs(stack)["imageIds"]["killed"]
+    # Exactly one image, active: what the dead upload left was deleted, nothing duplicated.
+    assert our_images(admin, stack) == [(image_id, "active")]
+    gets = [e for e in image_server.entries if e["path"] == f"/{path.name}"]
+    if moment == "while-downloading":
+        assert gets[-1]["range"] is not None, "the interrupted download was not resumed"
+    else:
+        assert gets == gets_before, "a verified download in the cache was fetched again"
+    stack.preview(expect_no_changes=True, color="never")
