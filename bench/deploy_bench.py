@@ -112,6 +112,8 @@ class Pulumi:
             "PULUMI_CONFIG_PASSPHRASE": "bench",
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            # Enables --event-log, where the per-phase times come from.
+            "PULUMI_DEBUG_COMMANDS": "true",
             "OS_CLIENT_CONFIG_FILE": str(ROOT / ".devcloud" / "clouds.yaml"),
         }
 
@@ -137,7 +139,7 @@ class Pulumi:
 
 def empty_project(work: Path) -> Path:
     project = work / "empty"
-    project.mkdir()
+    project.mkdir(parents=True)
     (project / "Pulumi.yaml").write_text(
         "name: empty-bench\nruntime:\n  name: python\n"
         f"  options:\n    toolchain: pip\n    virtualenv: {ROOT / 'venv'}\n"
@@ -161,12 +163,14 @@ def stack_config(project: Path, stack: str, config: dict[str, Any]) -> None:
     (project / "stacks" / f"Pulumi.{stack}.yaml").write_text(json.dumps({"config": config}))
 
 
-_PHASE = re.compile(r": (fetched|inspected|converted) .* in ([0-9.]+) s(?:, hashing ([0-9.]+) s)?")
+_PHASE = re.compile(
+    r": (fetched|inspected|converted|uploaded) .*in ([0-9.]+) s(?:, hashing ([0-9.]+) s)?"
+)
 
 
 def phases(events: Path) -> dict[str, float]:
     """Seconds per phase, summed over images, from the run's event log: the program's own log
-    lines, and each Image step from its start to its outputs (the upload and Glance's work)."""
+    lines, and each Image's adoption from its start to its outputs."""
     totals: dict[str, float] = defaultdict(float)
     started: dict[str, float] = {}
     for line in events.read_text().splitlines():
@@ -174,20 +178,23 @@ def phases(events: Path) -> dict[str, float]:
         if "diagnosticEvent" in event:
             match = _PHASE.search(event["diagnosticEvent"]["message"])
             if match:
-                phase = {"fetched": "download", "inspected": "inspection"}.get(
-                    match.group(1), "conversion"
-                )
+                phase = {
+                    "fetched": "download",
+                    "inspected": "inspection",
+                    "converted": "conversion (inspection included)",
+                    "uploaded": "upload (Glance storing and hashing)",
+                }[match.group(1)]
                 totals[phase] += float(match.group(2))
                 if match.group(3):
                     totals["hashing"] += float(match.group(3))
         meta = (event.get("resourcePreEvent") or event.get("resOutputsEvent") or {}).get(
             "metadata", {}
         )
-        if meta.get("type") == "openstack:images/image:Image" and meta.get("op") == "create":
+        if meta.get("type") == "openstack:images/image:Image" and meta.get("op") == "import":
             if "resourcePreEvent" in event:
                 started[meta["urn"]] = event["timestamp"]
             else:
-                totals["upload (Image create)"] += event["timestamp"] - started[meta["urn"]]
+                totals["Image import"] += event["timestamp"] - started[meta["urn"]]
     return dict(totals)
 
 
@@ -272,9 +279,9 @@ def measure(
             shutil.rmtree(scratch)
 
             empty = empty_project(work / f"e-{tag}")
-            pulumi.run(empty, "stack", "init", "bench")
-            results["empty up"] = pulumi.run(empty, "up", "--yes", "--stack", "bench")
-            results["empty preview"] = pulumi.run(empty, "preview", "--stack", "bench")
+            pulumi.run(empty, "stack", "init", tag)
+            results["empty up"] = pulumi.run(empty, "up", "--yes", "--stack", tag)
+            results["empty preview"] = pulumi.run(empty, "preview", "--stack", tag)
 
             project = this_project(work, f"p-{tag}")
             images = {
@@ -283,7 +290,7 @@ def measure(
             }
             stack_config(
                 project,
-                "bench",
+                tag,
                 {
                     "openstack:cloud": "devcloud",
                     "community-images:images": images,
@@ -292,14 +299,14 @@ def measure(
                     "community-images:retainOnDelete": False,
                 },
             )
-            pulumi.run(project, "stack", "init", "bench")
+            pulumi.run(project, "stack", "init", tag)
             events = work / f"events-{tag}.jsonl"
-            fresh = pulumi.run(project, "up", "--yes", "--stack", "bench", events=events)
+            fresh = pulumi.run(project, "up", "--yes", "--stack", tag, events=events)
             fresh.phases = phases(events)
             results["fresh up"] = fresh
-            results["no-op up"] = pulumi.run(project, "up", "--yes", "--stack", "bench")
-            results["preview"] = pulumi.run(project, "preview", "--stack", "bench")
-            pulumi.run(project, "destroy", "--yes", "--stack", "bench")
+            results["no-op up"] = pulumi.run(project, "up", "--yes", "--stack", tag)
+            results["preview"] = pulumi.run(project, "preview", "--stack", tag)
+            pulumi.run(project, "destroy", "--yes", "--stack", tag)
         finally:
             for image_id in created:
                 conn.image.delete_image(image_id, ignore_missing=True)

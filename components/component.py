@@ -109,8 +109,9 @@ class CommunityImages(pulumi.ComponentResource):
         self._cfg = cfg
         self._glance = glance
         self._tag = owner_tag(pulumi.get_project(), pulumi.get_stack())
+        found = glance.find([spec.name for spec in catalog.specs.values()])
         plans = [
-            plan_image(key, spec, glance.find(spec.name), self._tag, cfg.verify_existing)
+            plan_image(key, spec, found[spec.name], self._tag, cfg.verify_existing)
             for key, spec in catalog.specs.items()
         ]
         # Without retainOnDelete an image that left the config is deleted, so it is not kept.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, BinaryIO
@@ -81,17 +81,25 @@ class Glance:
         except _SDK_ERRORS as exc:
             raise GlanceError(f"cannot connect to OpenStack: {exc}") from exc
 
-    def find(self, name: str) -> list[GlanceImage]:
-        """Every image of that name this project can see, other projects' community ones too.
+    def find(self, names: Collection[str]) -> dict[str, list[GlanceImage]]:
+        """Every image of each name that this project can see, other projects' community images
+        too, in one request per 50 names (Glance's ``in:`` filter) rather than one per name.
 
         The default listing leaves out other projects' community images, which is exactly the
         case of a shared cloud where another site already uploaded the same release.
         """
+        found: dict[str, list[GlanceImage]] = {name: [] for name in names}
+        wanted = sorted(found)
         try:
-            found = self._conn.image.images(name=name, visibility="all")
-            return sorted((_image(i) for i in found), key=lambda i: i.id)
+            for start in range(0, len(wanted), 50):
+                # Quoted, so that a comma in a name is not taken for a separator.
+                quoted = ",".join(f'"{name}"' for name in wanted[start : start + 50])
+                for image in self._conn.image.images(name=f"in:{quoted}", visibility="all"):
+                    if image.name in found:
+                        found[image.name].append(_image(image))
         except _SDK_ERRORS as exc:
-            raise GlanceError(f"cannot list images named {name!r}: {exc}") from exc
+            raise GlanceError(f"cannot list the images named {', '.join(wanted)}: {exc}") from exc
+        return {name: sorted(images, key=lambda i: i.id) for name, images in found.items()}
 
     def get(self, image_id: str) -> GlanceImage | None:
         try:

@@ -18,13 +18,15 @@ import functools
 import sys
 import traceback
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from components.errors import CommunityImagesError
-from components.glance import Glance
+
+if TYPE_CHECKING:
+    from components.glance import Glance
 
 T = TypeVar("T")
 
@@ -111,6 +113,10 @@ class ImagePropertiesProvider(ResourceProvider):
 
     @staticmethod
     def _glance(props: Mapping[str, Any]) -> Glance:
+        # Imported here: the provider process starts on every preview and up just to diff, and
+        # openstacksdk alone takes a quarter of a second to import.
+        from components.glance import Glance
+
         return Glance.for_cloud(props.get("cloud"))
 
 

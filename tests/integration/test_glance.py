@@ -20,13 +20,21 @@ def glance(admin: Connection) -> Glance:
 
 
 def test_find_sees_other_projects_community_images(
-    glance: Glance, demo_user: Connection, glance_images: GlanceImages, tmp_path: Path
+    glance: Glance,
+    admin: Connection,
+    demo_user: Connection,
+    glance_images: GlanceImages,
+    tmp_path: Path,
 ) -> None:
     path = make_qcow2(tmp_path / "x.qcow2", "find me")
     theirs = glance_images.upload(
         demo_user, "glance-find-test", path, **{SOURCE_SHA512_PROPERTY: "ab" * 64}
     )
-    (found,) = glance.find("glance-find-test")
+    other = glance_images.upload(admin, "glance-find-other, with a comma", path)
+    result = glance.find(["glance-find-test", "glance-find-other, with a comma", "no-such"])
+    assert [i.id for i in result["glance-find-other, with a comma"]] == [other.id]
+    assert result["no-such"] == []
+    (found,) = result["glance-find-test"]
     assert found.id == theirs.id
     assert found.status == "active"
     assert found.visibility == "community"
@@ -73,4 +81,4 @@ def test_owned_lists_the_images_of_a_tag_only(
 def test_unknown_cloud_is_a_clear_error(clouds_yaml: Path) -> None:
     glance = Glance.for_cloud("no-such-cloud")
     with pytest.raises(GlanceError, match=r"^cannot connect to OpenStack: .*no-such-cloud"):
-        glance.find("x")
+        glance.find(["x"])

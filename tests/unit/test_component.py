@@ -85,8 +85,8 @@ class FakeGlance:
         with self._lock:
             self.deleted.append(image_id)
 
-    def find(self, name: str) -> list[GlanceImage]:
-        return [i for i in self._images if i.name == name]
+    def find(self, names: list[str]) -> dict[str, list[GlanceImage]]:
+        return {name: [i for i in self._images if i.name == name] for name in names}
 
     def owned(self, tag: str) -> list[GlanceImage]:
         return [i for i in self._images if tag in i.tags]
