@@ -354,10 +354,11 @@ def main() -> None:
         f"load {os.getloadavg()[0]:.2f}"
     )
     fresh_by: dict[tuple[str, str], Run] = {}
+    sets = args.sets.split(",")
     with workdir() as work:
         pulumi = Pulumi(work)
         for target in args.targets.split(","):
-            for item in args.sets.split(","):
+            for item in sets:
                 count, mib = (int(x) for x in item.split("x"))
                 results = measure(conn, pulumi, work, count, mib, target)
                 fresh_by[item, target] = results["fresh up"]
@@ -365,16 +366,16 @@ def main() -> None:
         small = measure(conn, pulumi, work, 1, args.small_mib, "raw")["fresh up"]
     print("\n### Across sets\n")
     print("| ratio | value | target |\n|---|---|---|")
+    largest = max(sets, key=lambda item: int(item.split("x")[1]))
     for target in args.targets.split(","):
-        sets = args.sets.split(",")
         if len(sets) == 2:
             a, b = (fresh_by[s, target].seconds for s in sets)
             print(f"| {sets[1]} / {sets[0]} time, {target} | {b / a:.2f} | ≤ 1.3 |")
-        big = max(fresh_by[s, target].peak_rss_mib for s in sets)
+        big = fresh_by[largest, target].peak_rss_mib
         print(
-            f"| peak RSS {big:.0f} MiB vs {small.peak_rss_mib:.0f} MiB ({args.small_mib} MiB "
-            f"image), {target} | {big / (1.2 * small.peak_rss_mib + 20):.2f} of 1.2 x small + "
-            "20 MiB | ≤ 1.0 |"
+            f"| peak RSS {largest}: {big:.0f} MiB / (1.2 x {small.peak_rss_mib:.0f} MiB with one "
+            f"{args.small_mib} MiB image + 20 MiB), {target} | "
+            f"{big / (1.2 * small.peak_rss_mib + 20):.2f} | ≤ 1.0 |"
         )
 
 
