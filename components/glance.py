@@ -23,6 +23,17 @@ SOURCE_SHA512_PROPERTY = "community_images_source_sha512"
 class GlanceError(CommunityImagesError):
     """A Glance lookup failed or returned something unusable; names the image or key."""
 
+    @property
+    def transient(self) -> bool:
+        """Worth another try: Glance or the way to it failed (a restart, a 503, a cut
+        connection), rather than refusing the request."""
+        cause = self.__cause__
+        if isinstance(cause, keystoneauth1.exceptions.ConnectionError):
+            return True
+        if isinstance(cause, openstack.exceptions.HttpException):
+            return cause.status_code is not None and cause.status_code >= 500
+        return False
+
 
 @dataclass(frozen=True)
 class GlanceImage:

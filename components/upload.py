@@ -11,7 +11,8 @@ and stays its record in the stack.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,11 @@ class UploadError(CommunityImagesError):
     """An upload failed or Glance holds something else than was sent; names the image."""
 
 
+# Waits between attempts when Glance or the network fails: long enough in total (a minute) for
+# a Glance restart or a short outage, short enough that a real outage still ends the run.
+RETRY_DELAYS = (2.0, 4.0, 8.0, 16.0, 30.0)
+
+
 def upload_image(
     glance: Glance,
     attrs: Mapping[str, Any],
@@ -32,6 +38,7 @@ def upload_image(
     expected_sha512: str | None,
     leftovers: list[GlanceImage],
     say: Say,
+    delays: Sequence[float] = RETRY_DELAYS,
 ) -> str:
     """The ID of a new, complete image made of ``attrs`` (Glance's image attributes, ``visibility``
     included, and properties) and the bytes of ``path``.
@@ -39,35 +46,59 @@ def upload_image(
     ``leftovers`` are this stack's own incomplete images of that name, left by an interrupted
     run: nobody can boot from them, so they are deleted first instead of failing the run or
     leaving a duplicate. ``expected_sha512``, when the file is the verified source itself, is
-    compared with the hash Glance computed of what it stored.
+    compared with the hash Glance computed of what it stored. When Glance or the network fails
+    (not when Glance refuses), the upload starts again with a new record after each of
+    ``delays``.
     """
     name = attrs["name"]
-    try:
-        for old in leftovers:
-            say(f"{name}: deleting {old.id}, left {old.status} by an interrupted run")
-            glance.delete(old.id)
-        image_id = glance.create({**attrs, "visibility": "private"})
+    stale = [image.id for image in leftovers]
+    for attempt, delay in enumerate((*delays, None), start=1):
         try:
-            size = path.stat().st_size
-            with path.open("rb") as data:
-                stored = glance.upload(image_id, data)
-            problem = _check(stored, size, expected_sha512)
-            if problem:
-                raise UploadError(f"image {name!r}: {problem}; run `pulumi up` again")
-            if attrs["visibility"] != "private":
-                glance.set_visibility(image_id, attrs["visibility"])
-        except BaseException as exc:
-            # Nothing half-made stays behind, whatever stopped the upload.
-            try:
+            for image_id in stale:
+                say(f"{name}: deleting {image_id}, left incomplete by an interrupted upload")
                 glance.delete(image_id)
-            except GlanceError:
-                raise UploadError(
-                    f"image {name!r}: {exc}; its incomplete record {image_id} could not be "
-                    "deleted either, the next `pulumi up` deletes it"
-                ) from exc
-            raise
-    except GlanceError as exc:
-        raise UploadError(f"image {name!r}: {exc}; nothing of it is left in Glance") from exc
+            stale = []
+            return _upload_once(glance, attrs, path, expected_sha512, stale)
+        except GlanceError as exc:
+            if exc.transient and delay is not None:
+                say(f"{name}: upload attempt {attempt} failed ({exc}); again in {delay:.0f} s")
+                time.sleep(delay)
+                continue
+            left = (
+                f"its incomplete record {stale[0]} is deleted by the next run"
+                if stale
+                else "nothing of it is left in Glance"
+            )
+            raise UploadError(f"image {name!r}: {exc} (attempt {attempt}); {left}") from exc
+    raise AssertionError("unreachable")
+
+
+def _upload_once(
+    glance: Glance,
+    attrs: Mapping[str, Any],
+    path: Path,
+    expected_sha512: str | None,
+    stale: list[str],
+) -> str:
+    """One attempt; a record it could not delete after a failure is added to ``stale``."""
+    name = attrs["name"]
+    image_id = glance.create({**attrs, "visibility": "private"})
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as data:
+            stored = glance.upload(image_id, data)
+        problem = _check(stored, size, expected_sha512)
+        if problem:
+            raise UploadError(f"image {name!r}: {problem}; run `pulumi up` again")
+        if attrs["visibility"] != "private":
+            glance.set_visibility(image_id, attrs["visibility"])
+    except BaseException:
+        # Nothing half-made stays behind, whatever stopped the upload.
+        try:
+            glance.delete(image_id)
+        except GlanceError:
+            stale.append(image_id)
+        raise
     return image_id
 
 

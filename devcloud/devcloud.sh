@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A real Keystone + Glance on loopback, backed by a private PostgreSQL cluster, for demos and
-# integration tests:   bash devcloud/devcloud.sh start|stop|status
+# integration tests:   bash devcloud/devcloud.sh start|stop|status|restart-glance
 #
 # State lives in <repo>/.devcloud (delete it, after `stop`, to start from scratch). The services'
 # venv lives in the user cache, keyed by devcloud/requirements.txt and the Python version, so
@@ -510,6 +510,25 @@ cmd_stop() {
     ((stopped)) || say "nothing was running"
 }
 
+# Glance killed as a crash or a hard restart would (master and workers at once, uploads in
+# flight cut), then started again: for the fault tests.
+cmd_restart_glance() {
+    local pid t0
+    lock
+    load_secrets
+    VENV=$(venv_path)
+    t0=$(usec)
+    if pid=$(svc_pid glance); then
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
+        while alive "$pid"; do sleep 0.05; done
+        rm -f "$(pidfile glance)"
+        say "killed glance (pid $pid and its workers)"
+    fi
+    start_service glance "$GLANCE_URL" "$GLANCE_WORKERS" 8 600 glance.wsgi.api:application
+    wait_ready glance "$GLANCE_URL/" 300 "$LOGS/glance-api.log"
+    say "glance restarted in $(since "$t0")"
+}
+
 cmd_status() {
     local rc=0 name url code pid
     if pg_running; then
@@ -542,8 +561,9 @@ case ${1:-} in
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
+restart-glance) cmd_restart_glance ;;
 *)
-    echo "usage: $0 start|stop|status" >&2
+    echo "usage: $0 start|stop|status|restart-glance" >&2
     exit 2
     ;;
 esac

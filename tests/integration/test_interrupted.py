@@ -1,6 +1,7 @@
-"""`pulumi up` killed with SIGKILL (the CLI, the language host, the program and the providers, as
-when the machine running it dies) while an image downloads, while it uploads, and in between;
-then the recovery the README gives: `pulumi cancel`, then `pulumi up`."""
+"""Runs cut short: `pulumi up` killed with SIGKILL (the CLI, the language host, the program and the
+providers, as when the machine running it dies) while an image downloads, while it uploads, and
+in between, then the recovery the README gives (`pulumi cancel`, then `pulumi up`); and Glance
+killed and restarted in the middle of an upload."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openstack.connection import Connection
@@ -21,7 +23,7 @@ from bench.images import make_qcow2
 from components.component import owner_tag
 from components.plan import INCOMPLETE
 from demo.imageserver import RunningServer
-from tests.integration.conftest import Stacks, outputs
+from tests.integration.conftest import ROOT, Stacks, outputs
 
 pytestmark = pytest.mark.integration
 
@@ -115,3 +117,47 @@ def test_a_killed_up_recovers_with_cancel_and_up(
     else:
         assert gets == gets_before, "a verified download in the cache was fetched again"
     stack.preview(expect_no_changes=True, color="never")
+
+
+def test_glance_restarted_in_the_middle_of_an_upload_is_retried(
+    new_stack: Stacks, image_server: RunningServer, admin: Connection
+) -> None:
+    """Glance dies mid-upload (master and workers killed, as a crash or hard restart would) and
+    comes back a few seconds later: the upload starts again with a new record, the run succeeds,
+    and the record Glance was writing when it died is deleted."""
+    root: Path = image_server.root  # type: ignore[attr-defined]
+    path = make_qcow2(root, f"restart-{os.urandom(4).hex()}", 384 * MiB, 64 * MiB)
+    spec = {
+        "name": path.stem,
+        "sourceUrl": f"{image_server.url}/{path.name}",
+        "checksum": f"sha256:{sha256_of(path)}",
+    }
+    stack = new_stack(
+        {"community-images:images": {"img": spec}, "community-images:diskFormat": "raw"}
+    )
+    outcome: list[Any] = []
+
+    def up() -> None:
+        try:
+            outcome.append(stack.up(color="never").stdout)
+        except auto.CommandError as exc:
+            outcome.append(exc)
+
+    runner = threading.Thread(target=up)
+    runner.start()
+    deadline = time.monotonic() + 120
+    while "saving" not in {status for _, status in our_images(admin, stack)}:
+        assert runner.is_alive(), outcome
+        assert time.monotonic() < deadline, "the upload never showed in Glance"
+        time.sleep(0.02)
+    subprocess.run(
+        ["bash", str(ROOT / "devcloud" / "devcloud.sh"), "restart-glance"],
+        check=True,
+        capture_output=True,
+    )
+    runner.join(timeout=300)
+    (result,) = outcome
+    assert isinstance(result, str), result
+    assert "upload attempt 1 failed" in result
+    image_id = outputs(stack)["imageIds"]["img"]
+    assert our_images(admin, stack) == [(image_id, "active")]
