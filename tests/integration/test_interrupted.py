@@ -51,20 +51,45 @@ def up_killed_when(
     seen: list[str] = []
     reader = threading.Thread(target=lambda: seen.extend(process.stdout or ()), daemon=True)
     reader.start()
-    deadline = time.monotonic() + 120
-    while not ready("".join(seen)):
-        assert process.poll() is None, "up ended before the moment to kill it:\n" + "".join(seen)
-        assert time.monotonic() < deadline, "never reached the moment to kill:\n" + "".join(seen)
-        time.sleep(0.02)
+    wait_for(lambda: ready("".join(seen)), lambda: process.poll() is None, lambda: "".join(seen))
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
     reader.join(timeout=10)
     return "".join(seen)
 
 
+def big_image_stack(new_stack: Stacks, server: RunningServer, key: str) -> tuple[auto.Stack, Path]:
+    """A stack of one image, ``key``, long enough to upload (384 MiB raw) to be caught at it."""
+    root: Path = server.root  # type: ignore[attr-defined]
+    path = make_qcow2(root, f"{key}-{os.urandom(4).hex()}", 384 * MiB, 64 * MiB)
+    spec = {
+        "name": path.stem,
+        "sourceUrl": f"{server.url}/{path.name}",
+        "checksum": f"sha256:{sha256_of(path)}",
+    }
+    config = {"community-images:images": {key: spec}, "community-images:diskFormat": "raw"}
+    return new_stack(config), path
+
+
+def wait_for(
+    moment: Callable[[], bool], running: Callable[[], bool], output: Callable[[], object]
+) -> None:
+    """Polls until ``moment()``, failing if the run ends first or two minutes pass."""
+    deadline = time.monotonic() + 120
+    while not moment():
+        assert running(), f"the run ended before the moment came:\n{output()}"
+        assert time.monotonic() < deadline, f"the moment never came:\n{output()}"
+        time.sleep(0.02)
+
+
 def our_images(admin: Connection, stack: auto.Stack) -> list[tuple[str, str]]:
     tag = owner_tag("community-images", stack.name)
     return [(i.id, i.status) for i in admin.image.images(tag=tag, visibility="all")]
+
+
+def uploading(admin: Connection, stack: auto.Stack) -> bool:
+    """Glance holds this stack's record and is receiving its bytes."""
+    return "saving" in {status for _, status in our_images(admin, stack)}
 
 
 @pytest.mark.parametrize(
@@ -73,18 +98,9 @@ def our_images(admin: Connection, stack: auto.Stack) -> list[tuple[str, str]]:
 def test_a_killed_up_recovers_with_cancel_and_up(
     new_stack: Stacks, image_server: RunningServer, admin: Connection, moment: str
 ) -> None:
-    root: Path = image_server.root  # type: ignore[attr-defined]
-    path = make_qcow2(root, f"killed-{os.urandom(4).hex()}", 384 * MiB, 64 * MiB)
+    stack, path = big_image_stack(new_stack, image_server, "killed")
     if moment == "while-downloading":
         image_server.faults.throttle(path.name, rate=16 * MiB)
-    spec = {
-        "name": path.stem,
-        "sourceUrl": f"{image_server.url}/{path.name}",
-        "checksum": f"sha256:{sha256_of(path)}",
-    }
-    stack = new_stack(
-        {"community-images:images": {"killed": spec}, "community-images:diskFormat": "raw"}
-    )
     ready: Callable[[str], bool] = {
         "while-downloading": lambda out: "downloaded" in out,
         "between-download-and-upload": lambda out: "converting" in out,
@@ -125,16 +141,7 @@ def test_glance_restarted_in_the_middle_of_an_upload_is_retried(
     """Glance dies mid-upload (master and workers killed, as a crash or hard restart would) and
     comes back a few seconds later: the upload starts again with a new record, the run succeeds,
     and the record Glance was writing when it died is deleted."""
-    root: Path = image_server.root  # type: ignore[attr-defined]
-    path = make_qcow2(root, f"restart-{os.urandom(4).hex()}", 384 * MiB, 64 * MiB)
-    spec = {
-        "name": path.stem,
-        "sourceUrl": f"{image_server.url}/{path.name}",
-        "checksum": f"sha256:{sha256_of(path)}",
-    }
-    stack = new_stack(
-        {"community-images:images": {"img": spec}, "community-images:diskFormat": "raw"}
-    )
+    stack, _ = big_image_stack(new_stack, image_server, "killed")
     outcome: list[Any] = []
 
     def up() -> None:
@@ -145,11 +152,7 @@ def test_glance_restarted_in_the_middle_of_an_upload_is_retried(
 
     runner = threading.Thread(target=up)
     runner.start()
-    deadline = time.monotonic() + 120
-    while "saving" not in {status for _, status in our_images(admin, stack)}:
-        assert runner.is_alive(), outcome
-        assert time.monotonic() < deadline, "the upload never showed in Glance"
-        time.sleep(0.02)
+    wait_for(lambda: uploading(admin, stack), runner.is_alive, lambda: outcome)
     subprocess.run(
         ["bash", str(ROOT / "devcloud" / "devcloud.sh"), "restart-glance"],
         check=True,
@@ -159,5 +162,5 @@ def test_glance_restarted_in_the_middle_of_an_upload_is_retried(
     (result,) = outcome
     assert isinstance(result, str), result
     assert "upload attempt 1 failed" in result
-    image_id = outputs(stack)["imageIds"]["img"]
+    image_id = outputs(stack)["imageIds"]["killed"]
     assert our_images(admin, stack) == [(image_id, "active")]

@@ -19,25 +19,19 @@ def image(image_id: str, size: int, status: str = "active", hash_value: str = "h
     return GlanceImage(image_id, "img", status, "private", "raw", hash_value, (), None, size=size)
 
 
+def glance_error(cause: Exception) -> GlanceError:
+    error = GlanceError(f"cannot upload: {cause}")
+    error.__cause__ = cause
+    return error
+
+
 def cut() -> GlanceError:
     """What a Glance restart in the middle of an upload looks like to the client."""
-    try:
-        raise keystoneauth1.exceptions.ConnectFailure("connection reset")
-    except keystoneauth1.exceptions.ConnectFailure as exc:
-        try:
-            raise GlanceError("cannot upload: connection reset") from exc
-        except GlanceError as error:
-            return error
+    return glance_error(keystoneauth1.exceptions.ConnectFailure("connection reset"))
 
 
 def refused() -> GlanceError:
-    try:
-        raise openstack.exceptions.ForbiddenException("403")
-    except openstack.exceptions.ForbiddenException as exc:
-        try:
-            raise GlanceError("refused") from exc
-        except GlanceError as error:
-            return error
+    return glance_error(openstack.exceptions.ForbiddenException("refused"))
 
 
 class ScriptedGlance:
@@ -124,7 +118,9 @@ def test_a_record_glance_could_not_delete_is_deleted_at_the_next_attempt(data: P
 
 def test_a_refusal_is_not_retried(data: Path) -> None:
     glance = ScriptedGlance([refused()])
-    with pytest.raises(UploadError, match=r"^image 'img': refused \(attempt 1\); nothing of it"):
+    with pytest.raises(
+        UploadError, match=r"^image 'img': cannot upload: refused \(attempt 1\); nothing of it"
+    ):
         upload(glance, data)
     assert glance.deleted == ["id-1"]
 
