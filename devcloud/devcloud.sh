@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # A real Keystone + Glance on loopback, backed by a private PostgreSQL cluster, for demos and
-# integration tests:   bash devcloud/devcloud.sh start|stop|status|restart-glance
+# integration tests:   bash devcloud/devcloud.sh start|stop|status|restart keystone|glance [SECONDS]
 #
 # State lives in <repo>/.devcloud (delete it, after `stop`, to start from scratch). The services'
 # venv lives in the user cache, keyed by devcloud/requirements.txt and the Python version, so
 # every checkout shares it and a warm start never runs pip.
 #
 # Environment: DEVCLOUD_PG_PORT (55432), DEVCLOUD_KEYSTONE_PORT (5000), DEVCLOUD_GLANCE_PORT
-# (9292), DEVCLOUD_GLANCE_WORKERS (the number of cores), DEVCLOUD_PYTHON (python3),
+# (9292), DEVCLOUD_GLANCE_WORKERS (the number of cores), DEVCLOUD_TOKEN_EXPIRATION (3600 s),
+# DEVCLOUD_PYTHON (python3),
 # DEVCLOUD_READY_TIMEOUT (60 s), XDG_CACHE_HOME.
 set -euo pipefail
 
@@ -32,6 +33,8 @@ READY_TIMEOUT=${DEVCLOUD_READY_TIMEOUT:-60}
 # A site's Glance runs several API workers; hashing an upload takes a core, so one worker would
 # make concurrent uploads queue behind each other.
 GLANCE_WORKERS=${DEVCLOUD_GLANCE_WORKERS:-$(nproc)}
+# Seconds a Keystone token lives (Keystone's default); short ones are for the fault tests.
+TOKEN_EXPIRATION=${DEVCLOUD_TOKEN_EXPIRATION:-3600}
 
 VENV=
 BUILD_TMP=
@@ -213,6 +216,7 @@ password_hash_rounds = 4
 
 [token]
 provider = fernet
+expiration = $TOKEN_EXPIRATION
 
 [fernet_tokens]
 key_repository = $STATE/keys/fernet
@@ -510,23 +514,38 @@ cmd_stop() {
     ((stopped)) || say "nothing was running"
 }
 
-# Glance killed as a crash or a hard restart would (master and workers at once, uploads in
-# flight cut), then started again: for the fault tests.
-cmd_restart_glance() {
-    local pid t0
+# restart NAME [SECONDS]: the service killed as a crash or a hard restart would (master and
+# workers at once, requests in flight cut), its config written again (so DEVCLOUD_* settings such
+# as DEVCLOUD_TOKEN_EXPIRATION apply), then started: for the fault tests. With SECONDS, its
+# address answers 503 Service Unavailable for that long first, as a load balancer does.
+cmd_restart() {
+    local name=$1 unavailable=${2:-0} pid t0 url
+    [[ $name == keystone || $name == glance ]] || die "restart keystone|glance, not '$name'"
+    url=$KEYSTONE_URL
+    [[ $name == keystone ]] || url=$GLANCE_URL
     lock
     load_secrets
     VENV=$(venv_path)
     t0=$(usec)
-    if pid=$(svc_pid glance); then
+    write_service_confs
+    if pid=$(svc_pid "$name"); then
         kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
         while alive "$pid"; do sleep 0.05; done
-        rm -f "$(pidfile glance)"
-        say "killed glance (pid $pid and its workers)"
+        rm -f "$(pidfile "$name")"
+        say "killed $name (pid $pid and its workers)"
     fi
-    start_service glance "$GLANCE_URL" "$GLANCE_WORKERS" 8 600 glance.wsgi.api:application
-    wait_ready glance "$GLANCE_URL/" 300 "$LOGS/glance-api.log"
-    say "glance restarted in $(since "$t0")"
+    if ((unavailable > 0)); then
+        "$VENV/bin/python" "$DC/unavailable.py" "${url##*:}" "$unavailable"
+        say "$url answered 503 for ${unavailable}s"
+    fi
+    if [[ $name == keystone ]]; then
+        start_service keystone "$KEYSTONE_URL" 1 4 120 keystone_wsgi:application
+        wait_ready keystone "$KEYSTONE_URL/v3" 200 "$LOGS/keystone.log"
+    else
+        start_service glance "$GLANCE_URL" "$GLANCE_WORKERS" 8 600 glance.wsgi.api:application
+        wait_ready glance "$GLANCE_URL/" 300 "$LOGS/glance-api.log"
+    fi
+    say "$name restarted in $(since "$t0")"
 }
 
 cmd_status() {
@@ -561,9 +580,9 @@ case ${1:-} in
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
-restart-glance) cmd_restart_glance ;;
+restart) cmd_restart "${2:-}" "${3:-0}" ;;
 *)
-    echo "usage: $0 start|stop|status|restart-glance" >&2
+    echo "usage: $0 start|stop|status|restart keystone|glance [SECONDS of 503 first]" >&2
     exit 2
     ;;
 esac

@@ -1,7 +1,7 @@
 """Runs cut short: `pulumi up` killed with SIGKILL (the CLI, the language host, the program and the
 providers, as when the machine running it dies) while an image downloads, while it uploads, and
-in between, then the recovery the README gives (`pulumi cancel`, then `pulumi up`); and Glance
-killed and restarted in the middle of an upload."""
+in between, then the recovery the README gives (`pulumi cancel`, then `pulumi up`); Glance killed
+and restarted in the middle of an upload; Keystone tokens that expire during a run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,12 +135,14 @@ def test_a_killed_up_recovers_with_cancel_and_up(
     stack.preview(expect_no_changes=True, color="never")
 
 
+@pytest.mark.parametrize("unavailable", [0, 6], ids=["restart", "restart-after-503s"])
 def test_glance_restarted_in_the_middle_of_an_upload_is_retried(
-    new_stack: Stacks, image_server: RunningServer, admin: Connection
+    new_stack: Stacks, image_server: RunningServer, admin: Connection, unavailable: int
 ) -> None:
     """Glance dies mid-upload (master and workers killed, as a crash or hard restart would) and
-    comes back a few seconds later: the upload starts again with a new record, the run succeeds,
-    and the record Glance was writing when it died is deleted."""
+    comes back a few seconds later, after its address answered 503 for a while in the second
+    case: the upload starts again with a new record, the run succeeds, and the record Glance
+    was writing when it died is deleted."""
     stack, _ = big_image_stack(new_stack, image_server, "killed")
     outcome: list[Any] = []
 
@@ -153,14 +155,44 @@ def test_glance_restarted_in_the_middle_of_an_upload_is_retried(
     runner = threading.Thread(target=up)
     runner.start()
     wait_for(lambda: uploading(admin, stack), runner.is_alive, lambda: outcome)
-    subprocess.run(
-        ["bash", str(ROOT / "devcloud" / "devcloud.sh"), "restart-glance"],
-        check=True,
-        capture_output=True,
-    )
+    devcloud_restart("glance", str(unavailable))
     runner.join(timeout=300)
     (result,) = outcome
     assert isinstance(result, str), result
     assert "upload attempt 1 failed" in result
     image_id = outputs(stack)["imageIds"]["killed"]
+    assert our_images(admin, stack) == [(image_id, "active")]
+
+
+def devcloud_restart(service: str, *args: str, **env: str) -> None:
+    subprocess.run(
+        ["bash", str(ROOT / "devcloud" / "devcloud.sh"), "restart", service, *args],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def short_tokens() -> Iterator[int]:
+    """Keystone issuing 20 s tokens for one test, and its default lifetime again afterwards."""
+    lifetime = 20
+    devcloud_restart("keystone", DEVCLOUD_TOKEN_EXPIRATION=str(lifetime))
+    try:
+        yield lifetime
+    finally:
+        devcloud_restart("keystone")
+
+
+def test_tokens_that_expire_during_the_run_are_renewed(
+    short_tokens: int, new_stack: Stacks, image_server: RunningServer, admin: Connection
+) -> None:
+    """Every token this run starts with (the program's, the openstack provider's) has expired by
+    the time the image is uploaded and adopted: both log in again and the run succeeds."""
+    stack, path = big_image_stack(new_stack, image_server, "renewed")
+    image_server.faults.throttle(path.name, rate=path.stat().st_size // (short_tokens + 10))
+    started = time.monotonic()
+    stack.up(color="never")
+    assert time.monotonic() - started > short_tokens + 10
+    image_id = outputs(stack)["imageIds"]["renewed"]
     assert our_images(admin, stack) == [(image_id, "active")]
