@@ -78,11 +78,9 @@ def kubernetes_images(plans: list[Plan], ids: Mapping[str, Any]) -> dict[str, An
 
 
 # Inputs the Image resource must not diff on. ``properties`` is owned by ImageProperties after
-# creation; ``localFilePath`` (set by earlier versions of this program) is only read at create;
-# the others are provider defaults that an import does not read back from Glance.
+# creation; the others are provider defaults that an import does not read back from Glance.
 IGNORED_IMAGE_INPUTS = [
     "properties",
-    "localFilePath",
     "imageCachePath",
     "verifyChecksum",
     "decompress",
