@@ -10,8 +10,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import openstack.config
 import pytest
-import yaml
 from openstack.connection import Connection
 from pulumi import automation as auto
 
@@ -131,8 +131,8 @@ def test_the_clouds_secrets_never_show(
     new_stack: Stacks, image_server: RunningServer, clouds_yaml: Path, tmp_path: Path
 ) -> None:
     """Neither in the state, the outputs, the program's log nor an error message."""
-    auth = yaml.safe_load(clouds_yaml.read_text())["clouds"]["devcloud"]["auth"]
-    secret = auth["password"]
+    config = openstack.config.OpenStackConfig(config_files=[str(clouds_yaml)])
+    secret = config.get_one(cloud="devcloud").auth["password"]
     root: Path = image_server.root  # type: ignore[attr-defined]
     path = make_qcow2(root, f"secret-{tmp_path.name[-6:]}", 16 * MiB, 4 * MiB)
     spec = {"name": path.stem, "sourceUrl": f"{image_server.url}/{path.name}"}
