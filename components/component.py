@@ -107,17 +107,14 @@ class CommunityImages(pulumi.ComponentResource):
         self._cfg = cfg
         self._glance = glance
         self._tag = owner_tag(pulumi.get_project(), pulumi.get_stack())
-        found = glance.find([spec.name for spec in catalog.specs.values()])
+        names = {spec.name for spec in catalog.specs.values()}
+        found = glance.find(names)
         plans = [
             plan_image(key, spec, found[spec.name], self._tag, cfg.verify_existing)
             for key, spec in catalog.specs.items()
         ]
         # Without retainOnDelete an image that left the config is deleted, so it is not kept.
-        retired = (
-            retired_images(glance.owned(self._tag), {spec.name for spec in catalog.specs.values()})
-            if cfg.retain_on_delete
-            else []
-        )
+        retired = retired_images(glance.owned(self._tag), names) if cfg.retain_on_delete else []
         summaries: dict[str, Any] = {
             key: custom_summary(_custom_image(glance, key, image_id))
             for key, image_id in catalog.custom_ids.items()

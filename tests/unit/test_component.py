@@ -85,7 +85,7 @@ class FakeGlance:
         with self._lock:
             self.deleted.append(image_id)
 
-    def find(self, names: list[str]) -> dict[str, list[GlanceImage]]:
+    def find(self, names: set[str]) -> dict[str, list[GlanceImage]]:
         return {name: [i for i in self._images if i.name == name] for name in names}
 
     def owned(self, tag: str) -> list[GlanceImage]:
