@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -121,7 +122,7 @@ class CommunityImages(pulumi.ComponentResource):
         }
         ids: dict[str, Any] = dict(catalog.custom_ids)
 
-        pool = ThreadPoolExecutor(max_workers=cfg.parallel, thread_name_prefix="prepare")
+        slots = _Slots(cfg.parallel)
         for plan in plans:
             visibility = plan.spec.visibility or cfg.default_visibility
             if plan.decision is Decision.REUSE:
@@ -140,14 +141,14 @@ class CommunityImages(pulumi.ComponentResource):
                 )
                 properties = image_properties(cfg, plan)
                 if plan.decision is Decision.CREATE and not pulumi.runtime.is_dry_run():
-                    image_id = self._uploaded(plan, args, properties, pool, prepare)
+                    image_id = self._uploaded(plan, args, properties, slots, prepare)
                 else:
                     existing = plan.existing.id if plan.existing else None
                     image_id = self._image(spec.name, args, properties, existing)
                 disk_format = cfg.disk_format
             ids[plan.key] = image_id
             summaries[plan.key] = image_summary(plan, image_id, disk_format, visibility)
-        pool.shutdown(wait=False)
+        slots.pool.shutdown(wait=False)
         retired_ids = {
             image.name: self._image(
                 image.name,
@@ -182,41 +183,44 @@ class CommunityImages(pulumi.ComponentResource):
         plan: Plan,
         args: ImageArgs,
         properties: dict[str, str],
-        pool: ThreadPoolExecutor,
+        slots: _Slots,
         prepare: Prepare,
     ) -> pulumi.Output[str]:
-        """The ID of a new image: prepared and uploaded in ``pool`` (so each upload starts as soon
-        as its file is ready, while other images still download), then adopted by its Image."""
+        """The ID of a new image: prepared and uploaded in ``slots`` (so each upload starts as
+        soon as its file is ready, while other images still download), then adopted by its
+        Image."""
         loop = asyncio.get_event_loop()
+        spec = plan.spec
 
         def say(message: str) -> None:
             loop.call_soon_threadsafe(pulumi.log.info, message, self)
 
         def make() -> str:
-            spec = plan.spec
-            ready = prepare(plan.key, spec, self._cfg.cache_dir, args.disk_format, say)
-            say(f"{plan.key} ({spec.name}): uploading")
-            start = time.perf_counter()
-            attrs = {
-                "name": spec.name,
-                "disk_format": args.disk_format,
-                "container_format": args.container_format,
-                "visibility": args.visibility,
-                "tags": [self._tag],
-                "min_disk": args.min_disk_gb or 0,
-                "min_ram": args.min_ram_mb or 0,
-                **properties,
-            }
-            image_id = upload_image(
-                self._glance, attrs, ready.path, ready.sha512, list(plan.leftovers), say
-            )
+            with slots.preparing:
+                ready = prepare(plan.key, spec, self._cfg.cache_dir, args.disk_format, say)
+            with slots.uploading:
+                say(f"{plan.key} ({spec.name}): uploading")
+                start = time.perf_counter()
+                attrs = {
+                    "name": spec.name,
+                    "disk_format": args.disk_format,
+                    "container_format": args.container_format,
+                    "visibility": args.visibility,
+                    "tags": [self._tag],
+                    "min_disk": args.min_disk_gb or 0,
+                    "min_ram": args.min_ram_mb or 0,
+                    **properties,
+                }
+                image_id = upload_image(
+                    self._glance, attrs, ready.path, ready.sha512, list(plan.leftovers), say
+                )
             say(f"{plan.key} ({spec.name}): uploaded in {time.perf_counter() - start:.2f} s")
             return image_id
 
-        uploaded = loop.run_in_executor(pool, make)
+        uploaded = loop.run_in_executor(slots.pool, make)
 
         async def adopt() -> pulumi.Output[str]:
-            return self._image(plan.spec.name, args, properties, await uploaded)
+            return self._image(spec.name, args, properties, await uploaded, set_at_upload=True)
 
         return pulumi.Output.from_input(asyncio.ensure_future(adopt())).apply(lambda i: i)
 
@@ -226,6 +230,7 @@ class CommunityImages(pulumi.ComponentResource):
         args: ImageArgs,
         properties: dict[str, str] | None,
         import_id: str | None,
+        set_at_upload: bool = False,
     ) -> pulumi.Output[str]:
         """The Image named ``name``, adopting the Glance image ``import_id`` if given (a no-op
         once in the state), and the ImageProperties that own its properties; ``properties=None``
@@ -253,9 +258,20 @@ class CommunityImages(pulumi.ComponentResource):
             image_name=name,
             cloud=self._glance.cloud,
             properties=properties,
+            set_at_upload=set_at_upload,
             opts=pulumi.ResourceOptions(parent=self),
         )
         return image.id
+
+
+class _Slots:
+    """``parallel`` images at a time preparing and as many uploading: an image waiting for an
+    upload slot does not hold up the downloads behind it."""
+
+    def __init__(self, parallel: int) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=2 * parallel, thread_name_prefix="image")
+        self.preparing = threading.BoundedSemaphore(parallel)
+        self.uploading = threading.BoundedSemaphore(parallel)
 
 
 @dataclass(frozen=True)

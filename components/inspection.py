@@ -22,6 +22,8 @@ host's file into its output (REFERENCE.md §4). So an image is only trusted afte
    so the download's checksum remains the defence against truncation in transit.
 """
 
+from __future__ import annotations
+
 import json
 import shutil
 import subprocess
@@ -29,10 +31,12 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-
-from oslo_utils.imageutils import format_inspector
+from typing import TYPE_CHECKING
 
 from components.errors import CommunityImagesError
+
+if TYPE_CHECKING:
+    from oslo_utils.imageutils import format_inspector
 
 # Glance disk_format -> qemu-img driver name. The two vocabularies differ (VHD is qemu's "vpc",
 # an ISO is read by qemu as plain bytes), and every qemu-img command line in this project takes
@@ -120,6 +124,10 @@ def inspect_image(name: str, path: Path, declared_format: str) -> str:
             f"image {name!r}: unsupported disk format {declared_format!r}"
             f" (supported: {', '.join(sorted(SUPPORTED_FORMATS))})"
         )
+    # Imported on first use: oslo.utils takes 0.1 s to import, and a run with nothing to upload
+    # (every `pulumi preview`, a no-op `pulumi up`) never inspects anything.
+    from oslo_utils.imageutils import format_inspector
+
     inspector = _detect(name, path)
     detected = str(inspector)
     if detected not in _ACCEPTED_DETECTIONS.get(declared_format, {declared_format}):
@@ -140,6 +148,8 @@ def inspect_image(name: str, path: Path, declared_format: str) -> str:
 
 
 def _detect(name: str, path: Path) -> format_inspector.FileInspector:
+    from oslo_utils.imageutils import format_inspector
+
     # oslo's detect_file_format() raises on any multiple match, which would refuse hybrid ISOs,
     # so drive its InspectWrapper directly; it keeps only the header regions it needs.
     with path.open("rb") as stream:

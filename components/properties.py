@@ -34,6 +34,10 @@ RETIRED = "retired"
 """Input flag of an image kept in Glance after its key left the config: its properties stay as
 they are, so the resource shows no change and nothing needs to know what they were."""
 
+SET_AT_UPLOAD = "setAtUpload"
+"""Input flag of an image this run uploaded with its properties already in the record: creating
+the resource then has nothing to apply, and it skips the Keystone login and Glance requests."""
+
 
 class PropertiesError(CommunityImagesError):
     """Applying properties failed; names the image."""
@@ -99,29 +103,34 @@ class ImagePropertiesProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         if props.get(RETIRED):
             return CreateResult(props["imageId"], {**props, "properties": {}})
-        self._glance(props).patch_properties(props["imageId"], {}, props["properties"])
+        if not props.get(SET_AT_UPLOAD):
+            _glance(props.get("cloud")).patch_properties(props["imageId"], {}, props["properties"])
         return CreateResult(props["imageId"], props)
 
     @_named("update")
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         old = olds.get("properties") or {}
-        self._glance(news).patch_properties(news["imageId"], old, news["properties"])
+        _glance(news.get("cloud")).patch_properties(news["imageId"], old, news["properties"])
         return UpdateResult(news)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """The properties go with the image, or stay on an image that is kept."""
 
-    @staticmethod
-    def _glance(props: Mapping[str, Any]) -> Glance:
-        # Imported here: the provider process starts on every preview and up just to diff, and
-        # openstacksdk alone takes a quarter of a second to import.
-        from components.glance import Glance
 
-        return Glance.for_cloud(props.get("cloud"))
+@functools.cache
+def _glance(cloud: str | None) -> Glance:
+    """One connection per cloud for the provider process: a login costs Keystone and Glance a
+    token validation each, and a run may update the properties of many images."""
+    # Imported here: the provider process starts on every preview and up just to diff, and
+    # openstacksdk alone takes a quarter of a second to import.
+    from components.glance import Glance
+
+    return Glance.for_cloud(cloud)
 
 
 class ImageProperties(Resource, module="community-images", name="ImageProperties"):
-    """The properties of the image ``image_id``; ``properties=None`` keeps them as they are."""
+    """The properties of the image ``image_id``; ``properties=None`` keeps them as they are,
+    ``set_at_upload`` says the image was uploaded with them."""
 
     def __init__(
         self,
@@ -130,6 +139,7 @@ class ImageProperties(Resource, module="community-images", name="ImageProperties
         image_name: str,
         cloud: str | None,
         properties: Mapping[str, str] | None,
+        set_at_upload: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         inputs = {
@@ -138,5 +148,6 @@ class ImageProperties(Resource, module="community-images", name="ImageProperties
             "cloud": cloud,
             "properties": dict(properties or {}),
             RETIRED: properties is None,
+            SET_AT_UPLOAD: set_at_upload,
         }
         super().__init__(ImagePropertiesProvider(), name, inputs, opts)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from components import properties as properties_module
 from components.glance import property_patch
 from components.properties import ImagePropertiesProvider
 
@@ -24,7 +27,7 @@ def test_a_changed_or_removed_property_is_a_change() -> None:
 
 
 def test_same_properties_are_no_change_whatever_else_differs() -> None:
-    old = {**state(a="1"), "cloud": "other", "__provider": "old pickle"}
+    old = {**state(a="1"), "cloud": "other", "__provider": "old pickle", "setAtUpload": True}
     diff = PROVIDER.diff("id-1", old, {**state(a="1"), "__provider": "new pickle"})
     assert diff.changes is False
 
@@ -46,3 +49,41 @@ def test_patch_touches_only_wanted_and_formerly_wanted_keys() -> None:
         {"op": "remove", "path": "/b"},
     ]
     assert property_patch(current, {"gone": "x"}, {}) == []
+
+
+class RecordingGlance:
+    def __init__(self) -> None:
+        self.patches: list[tuple[str, dict[str, str], dict[str, str]]] = []
+
+    def patch_properties(self, image_id: str, old: dict[str, str], new: dict[str, str]) -> None:
+        self.patches.append((image_id, old, new))
+
+
+@pytest.fixture
+def glance(monkeypatch: pytest.MonkeyPatch) -> RecordingGlance:
+    recording = RecordingGlance()
+    monkeypatch.setattr(properties_module, "_glance", lambda _cloud: recording)
+    return recording
+
+
+def test_creating_properties_of_an_adopted_image_applies_them(glance: RecordingGlance) -> None:
+    PROVIDER.create(state(os_distro="ubuntu"))
+    assert glance.patches == [("id-1", {}, {"os_distro": "ubuntu"})]
+
+
+def test_properties_set_at_upload_need_no_glance_request(glance: RecordingGlance) -> None:
+    result = PROVIDER.create({**state(os_distro="ubuntu"), "setAtUpload": True})
+    assert result.id == "id-1"
+    assert result.outs["properties"] == {"os_distro": "ubuntu"}
+    assert glance.patches == []
+
+
+def test_an_update_patches_from_the_last_applied_properties(glance: RecordingGlance) -> None:
+    PROVIDER.update("id-1", state(os_distro="debian"), state(os_distro="ubuntu", a="1"))
+    assert glance.patches == [("id-1", {"os_distro": "debian"}, {"os_distro": "ubuntu", "a": "1"})]
+
+
+def test_the_provider_process_logs_in_once_per_cloud() -> None:
+    # Glance.for_cloud connects on first use only, so this needs no cloud.
+    assert properties_module._glance("one") is properties_module._glance("one")
+    assert properties_module._glance("one") is not properties_module._glance("two")
