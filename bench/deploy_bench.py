@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -50,10 +51,70 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
+class Cpu:
+    """CPU seconds (user + system) spent during a run."""
+
+    here: float = 0.0
+    """This process (the image server; the plain flow's client) and its children (the whole
+    ``pulumi`` process tree, qemu-img)."""
+    cloud: float = 0.0
+    """The local cloud: Glance, Keystone and PostgreSQL, workers and exited children included."""
+
+    @property
+    def total(self) -> float:
+        return self.here + self.cloud
+
+
+@dataclass
 class Run:
     seconds: float
     peak_rss_mib: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
+    cpu: Cpu = field(default_factory=Cpu)
+
+
+def _proc_tree_cpu(roots: list[int]) -> float:
+    """CPU seconds of the processes under ``roots``: each live one's own time plus that of its
+    exited children (cutime, cstime), so a worker or backend that ended is still counted."""
+    children: dict[int, list[int]] = defaultdict(list)
+    ticks: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children[int(stat[1])].append(pid)
+        ticks[pid] = sum(int(x) for x in stat[11:15])
+    total, todo = 0, list(roots)
+    while todo:
+        pid = todo.pop()
+        total += ticks.get(pid, 0)
+        todo.extend(children.get(pid, ()))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _cloud_roots() -> list[int]:
+    state = ROOT / ".devcloud"
+    files = [state / "glance.pid", state / "keystone.pid", state / "pg" / "data" / "postmaster.pid"]
+    return [int(f.read_text().split()[0]) for f in files if f.exists()]
+
+
+def _own_cpu() -> float:
+    usages = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return sum(usage.ru_utime + usage.ru_stime for usage in usages)
+
+
+@contextmanager
+def measured_cpu(cpu: Cpu) -> Iterator[None]:
+    """Fills ``cpu`` with what the block cost this process, its children and the cloud."""
+    roots = _cloud_roots()
+    here, cloud = _own_cpu(), _proc_tree_cpu(roots)
+    yield
+    cpu.here = _own_cpu() - here
+    cpu.cloud = _proc_tree_cpu(roots) - cloud
 
 
 class TreeRss:
@@ -62,6 +123,8 @@ class TreeRss:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.peak = 0
+        self.cpu = 0.0
+        """CPU seconds of the sampling itself, to leave out of the run's."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -86,6 +149,7 @@ class TreeRss:
                 total += rss.get(pid, 0)
                 todo.extend(children.get(pid, ()))
             self.peak = max(self.peak, total)
+        self.cpu = time.thread_time()
 
     def stop(self) -> float:
         self._stop.set()
@@ -119,22 +183,25 @@ class Pulumi:
 
     def run(self, project: Path, *args: str, events: Path | None = None) -> Run:
         extra = ["--event-log", str(events)] if events else []
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            ["pulumi", *args, *extra],
-            cwd=project,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        sampler = TreeRss(process.pid)
-        output, _ = process.communicate()
-        seconds = time.perf_counter() - start
-        peak = sampler.stop()
+        cpu = Cpu()
+        with measured_cpu(cpu):
+            start = time.perf_counter()
+            process = subprocess.Popen(
+                ["pulumi", *args, *extra],
+                cwd=project,
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            sampler = TreeRss(process.pid)
+            output, _ = process.communicate()
+            seconds = time.perf_counter() - start
+            peak = sampler.stop()
+        cpu.here -= sampler.cpu
         if process.returncode != 0:
             raise RuntimeError(f"pulumi {' '.join(args)} failed:\n{output}")
-        return Run(seconds, peak)
+        return Run(seconds, peak, cpu=cpu)
 
 
 def empty_project(work: Path) -> Path:
@@ -270,12 +337,16 @@ def measure(
             urls = [f"{server.url}/{p.name}" for p in paths]
             scratch = work / f"plain-{tag}"
             scratch.mkdir()
-            seconds, files, ids = plain_flow(conn, urls, target, scratch)
+            results["plain"] = Run(0.0)
+            with measured_cpu(results["plain"].cpu):
+                seconds, files, ids = plain_flow(conn, urls, target, scratch)
             created += ids
-            results["plain"] = Run(seconds)
-            seconds, ids = floor(conn, files, target)
+            results["plain"].seconds = seconds
+            results["floor"] = Run(0.0)
+            with measured_cpu(results["floor"].cpu):
+                seconds, ids = floor(conn, files, target)
             created += ids
-            results["floor"] = Run(seconds)
+            results["floor"].seconds = seconds
             shutil.rmtree(scratch)
 
             empty = empty_project(work / f"e-{tag}")
@@ -326,11 +397,18 @@ def sha256(path: Path) -> str:
 def report(label: str, r: dict[str, Run]) -> None:
     fresh, plain, floor_s = r["fresh up"].seconds, r["plain"].seconds, r["floor"].seconds
     empty_up, empty_pre = r["empty up"].seconds, r["empty preview"].seconds
+    cores = os.cpu_count() or 1
     print(f"\n### {label}\n")
-    print("| run | seconds | peak RSS MiB |\n|---|---|---|")
+    print(
+        "| run | seconds | peak RSS MiB | CPU s here | CPU s cloud | CPU-bound minimum s |\n"
+        "|---|---|---|---|---|---|"
+    )
     for name, run in r.items():
         rss = f"{run.peak_rss_mib:.0f}" if run.peak_rss_mib else ""
-        print(f"| {name} | {run.seconds:.2f} | {rss} |")
+        print(
+            f"| {name} | {run.seconds:.2f} | {rss} | {run.cpu.here:.2f} | {run.cpu.cloud:.2f} "
+            f"| {run.cpu.total / cores:.2f} |"
+        )
     print("\n| ratio | value | target |\n|---|---|---|")
     print(f"| fresh / plain | {fresh / plain:.2f} | ≤ 0.7 |")
     print(f"| fresh / (floor + empty up) | {fresh / (floor_s + empty_up):.2f} | ≤ 1.3 |")
