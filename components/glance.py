@@ -138,7 +138,8 @@ class Glance:
     def upload(self, image_id: str, data: BinaryIO) -> GlanceImage:
         """Streams ``data`` into the image; returns it as Glance shows it afterwards."""
         try:
-            image = self._conn.image.get_image(image_id)
+            # The upload needs only the ID: no request to read the record first.
+            image = SdkImage.new(id=image_id)
             # Image.upload() returns the response instead of raising.
             openstack.exceptions.raise_from_response(image.upload(self._conn.image, data=data))
             return _image(self._conn.image.get_image(image_id))
