@@ -231,6 +231,18 @@ def test_images_are_kept_on_removal_and_their_properties_owned_apart(
     assert owned["properties"] == mocks.images()["kube-134"].inputs["properties"]
 
 
+def test_only_an_adopted_image_needs_its_properties_applied(mocks: Mocks, tmp_path: Path) -> None:
+    ours = glance_image("desktop", "our-id", tags=(TAG,))
+    glance = FakeGlance(ours)
+    settle(
+        lambda: build(glance, {"kube_1_34": KUBE, "workstation": DESKTOP}, Prepare(tmp_path)),
+        lambda _: None,
+    )
+    # Uploaded with its properties in the record: nothing left to apply.
+    assert mocks.properties()["kube-134"].inputs["setAtUpload"] is True
+    assert mocks.properties()["desktop"].inputs["setAtUpload"] is False
+
+
 def test_own_image_that_left_the_config_is_kept_in_the_stack(
     mocks: Mocks, monitor: RecordingMonitor, tmp_path: Path
 ) -> None:
@@ -462,5 +474,42 @@ def test_images_are_prepared_concurrently_up_to_parallel(mocks: Mocks, tmp_path:
         assert len(ids) == 5
         assert sorted(prepared.calls) == sorted(specs)
         assert prepared.most == 2
+
+    return component.image_ids.apply(check)
+
+
+class SecondPrepareSignals(Prepare):
+    def __init__(self, tmp: Path) -> None:
+        super().__init__(tmp)
+        self.second_started = threading.Event()
+
+    def __call__(
+        self, key: str, spec: ImageSpec, cache: Path, fmt: str, say: Callable[[str], None]
+    ) -> Prepared:
+        if self.calls:
+            self.second_started.set()
+        return super().__call__(key, spec, cache, fmt, say)
+
+
+class UploadWaitsForSecondPrepare(FakeGlance):
+    def __init__(self, second_started: threading.Event) -> None:
+        super().__init__()
+        self._second_started = second_started
+
+    def upload(self, image_id: str, data: Any) -> GlanceImage:
+        if not self._second_started.wait(timeout=10):
+            raise AssertionError("the next image was not prepared while this one uploaded")
+        return super().upload(image_id, data)
+
+
+@pulumi.runtime.test
+def test_an_upload_does_not_hold_up_the_next_download(mocks: Mocks, tmp_path: Path) -> Any:
+    prepared = SecondPrepareSignals(tmp_path)
+    glance = UploadWaitsForSecondPrepare(prepared.second_started)
+    component = build(glance, {"kube_1_34": KUBE, "workstation": DESKTOP}, prepared, parallel=1)
+
+    def check(ids: dict[str, str]) -> None:
+        assert ids == {"kube_1_34": "new-kube-134", "workstation": "new-desktop"}
+        assert len(glance.uploaded) == 2
 
     return component.image_ids.apply(check)
