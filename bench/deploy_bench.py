@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -73,11 +73,11 @@ class Run:
     cpu: Cpu = field(default_factory=Cpu)
 
 
-def _proc_tree_cpu(roots: list[int]) -> float:
-    """CPU seconds of the processes under ``roots``: each live one's own time plus that of its
-    exited children (cutime, cstime), so a worker or backend that ended is still counted."""
+def _tree_total(roots: list[int], value: Callable[[list[str]], int]) -> int:
+    """The sum of ``value`` (of a process's /proc stat fields after the command name) over the
+    processes under ``roots``, roots included."""
     children: dict[int, list[int]] = defaultdict(list)
-    ticks: dict[int, int] = {}
+    values: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -87,13 +87,20 @@ def _proc_tree_cpu(roots: list[int]) -> float:
             continue
         pid = int(entry.name)
         children[int(stat[1])].append(pid)
-        ticks[pid] = sum(int(x) for x in stat[11:15])
+        values[pid] = value(stat)
     total, todo = 0, list(roots)
     while todo:
         pid = todo.pop()
-        total += ticks.get(pid, 0)
+        total += values.get(pid, 0)
         todo.extend(children.get(pid, ()))
-    return total / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _proc_tree_cpu(roots: list[int]) -> float:
+    """CPU seconds of the processes under ``roots``: each live one's own time plus that of its
+    exited children (cutime, cstime), so a worker or backend that ended is still counted."""
+    ticks = _tree_total(roots, lambda stat: sum(int(x) for x in stat[11:15]))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _cloud_roots() -> list[int]:
@@ -131,24 +138,8 @@ class TreeRss:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.05):
-            children: dict[int, list[int]] = defaultdict(list)
-            rss: dict[int, int] = {}
-            for entry in os.scandir("/proc"):
-                if not entry.name.isdigit():
-                    continue
-                try:
-                    stat = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                pid = int(entry.name)
-                children[int(stat[1])].append(pid)
-                rss[pid] = int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
-            total, todo = 0, [self.pid]
-            while todo:
-                pid = todo.pop()
-                total += rss.get(pid, 0)
-                todo.extend(children.get(pid, ()))
-            self.peak = max(self.peak, total)
+            pages = _tree_total([self.pid], lambda stat: int(stat[21]))
+            self.peak = max(self.peak, pages * os.sysconf("SC_PAGE_SIZE"))
         self.cpu = time.thread_time()
 
     def stop(self) -> float:
