@@ -115,7 +115,11 @@ class CommunityImages(pulumi.ComponentResource):
             for key, spec in catalog.specs.items()
         ]
         # Without retainOnDelete an image that left the config is deleted, so it is not kept.
-        retired = retired_images(glance.owned(self._tag), names) if cfg.retain_on_delete else []
+        retired = (
+            retired_images(glance.owned(self._tag), names, self._tag)
+            if cfg.retain_on_delete
+            else []
+        )
         summaries: dict[str, Any] = {
             key: custom_summary(_custom_image(glance, key, image_id))
             for key, image_id in catalog.custom_ids.items()

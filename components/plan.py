@@ -49,11 +49,7 @@ def plan_image(
     leftovers = tuple(i for i in ours if i.status in INCOMPLETE)
     ours = [i for i in ours if i.status not in INCOMPLETE]
     if len(ours) > 1:
-        ids = ", ".join(i.id for i in ours)
-        raise TrustError(
-            f"image {key} ({spec.name!r}): several images carry this stack's tag {owner_tag!r} "
-            f"({ids}); delete the extra ones or remove the tag from them"
-        )
+        raise _several_tagged(f"image {key} ({spec.name!r})", owner_tag, ours)
     if ours and ours[0].status != "active":
         raise TrustError(
             f"image {key} ({spec.name!r}): this stack's image {ours[0].id} is {ours[0].status}; "
@@ -79,18 +75,25 @@ def plan_image(
     )
 
 
-def retired_images(owned: Sequence[GlanceImage], wanted: Collection[str]) -> list[GlanceImage]:
-    """This stack's active images that no key wants any more, typically the previous release of
-    an image: kept in Glance and in the stack, as clusters may still boot from them."""
+def retired_images(
+    owned: Sequence[GlanceImage], wanted: Collection[str], owner_tag: str
+) -> list[GlanceImage]:
+    """This stack's active images (``owned``: those carrying ``owner_tag``) that no key wants
+    any more, typically the previous release of an image: kept in Glance and in the stack, as
+    clusters may still boot from them."""
     retired: dict[str, GlanceImage] = {}
     for image in owned:
         if image.name in wanted or image.status != "active":
             continue
         if image.name in retired:
-            raise TrustError(
-                f"image {image.name!r}: several images carry this stack's tag "
-                f"({retired[image.name].id}, {image.id}); delete the extra ones or remove the "
-                "tag from them"
-            )
+            raise _several_tagged(f"image {image.name!r}", owner_tag, [retired[image.name], image])
         retired[image.name] = image
     return list(retired.values())
+
+
+def _several_tagged(label: str, owner_tag: str, images: Sequence[GlanceImage]) -> TrustError:
+    ids = ", ".join(i.id for i in images)
+    return TrustError(
+        f"{label}: several images carry this stack's tag {owner_tag!r} ({ids}); delete the extra "
+        "ones or remove the tag from them"
+    )
