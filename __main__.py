@@ -4,12 +4,13 @@ import pulumi
 
 from components.catalog import build_catalog
 from components.component import CommunityImages
-from components.config import NAMESPACE, parse_config, read_pulumi_config
+from components.config import NAMESPACE, parse_config, read_pulumi_config, secret_config_keys
 from components.errors import stop_quietly_when_interrupted
 from components.glance import Glance
 
 stop_quietly_when_interrupted()
-cfg = parse_config(read_pulumi_config(pulumi.Config(NAMESPACE).get))
+raw = read_pulumi_config(pulumi.Config(NAMESPACE).get)
+cfg = parse_config(raw, secret_config_keys(pulumi.runtime.is_config_secret))
 catalog = build_catalog(cfg)
 glance = Glance.for_cloud(pulumi.Config("openstack").get("cloud"))
 images = CommunityImages("community-images", cfg, catalog, glance)

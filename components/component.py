@@ -5,88 +5,40 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi_openstack as openstack
 
 from components.catalog import Catalog
 from components.config import SiteConfig
-from components.glance import SOURCE_SHA512_PROPERTY, Glance, GlanceError, GlanceImage
-from components.plan import Decision, Plan, plan_image, retired_images
+from components.glance import Glance, GlanceError, GlanceImage
+from components.marks import SOURCE_CHECKSUM_PROPERTIES
+from components.ownership import Ownership, owner_tag
+from components.plan import Decision, Plan, plan_image, retired_images, several_ours
 from components.prepare import Prepared, prepare_image
-from components.properties import ImageProperties
+from components.records import ImageArgs, Records, resource_name
+from components.summaries import custom_summary, image_summary, kubernetes_images
 from components.upload import upload_image
 
-Prepare = Callable[[str, Any, Path, str, Callable[[str], None]], Prepared]
-
-
-def owner_tag(project: str, stack: str) -> str:
-    """The Glance tag that marks an image as created by this stack, so that a lost state adopts
-    its own images instead of duplicating them, and other stacks' images are only reused."""
-    return f"community-images:{project}/{stack}"
+Prepare = Callable[..., Prepared]
 
 
 def image_properties(cfg: SiteConfig, plan: Plan) -> dict[str, str]:
+    """The properties the site wants on the image (ImageProperties owns them)."""
     properties = dict(cfg.custom_properties)
     properties.update(plan.spec.properties)
-    if plan.spec.source_sha512:
-        properties[SOURCE_SHA512_PROPERTY] = plan.spec.source_sha512
     return properties
 
 
-def image_summary(plan: Plan, image_id: Any, disk_format: str, visibility: str) -> dict[str, Any]:
-    spec = plan.spec
+def upload_record(ready: Prepared) -> dict[str, str]:
+    """The source checksums verified while preparing the file, recorded on the new image."""
     return {
-        "id": image_id,
-        "name": spec.name,
-        "diskFormat": disk_format,
-        "visibility": visibility,
-        "checksum": str(spec.checksum_sha512 or spec.checksum or "") or None,
-        "source": "reused" if plan.decision is Decision.REUSE else "created",
-        "kubernetesVersion": spec.kubernetes_version,
+        SOURCE_CHECKSUM_PROPERTIES[algorithm]: digest
+        for algorithm, digest in ready.verified.items()
+        if algorithm in SOURCE_CHECKSUM_PROPERTIES
     }
-
-
-def custom_summary(image: GlanceImage) -> dict[str, Any]:
-    return {
-        "id": image.id,
-        "name": image.name,
-        "diskFormat": image.disk_format,
-        "visibility": image.visibility,
-        "checksum": f"sha512:{image.hash_value}" if image.hash_value else None,
-        "source": "custom",
-        "kubernetesVersion": None,
-    }
-
-
-def kubernetes_images(plans: list[Plan], ids: Mapping[str, Any]) -> dict[str, Any]:
-    """Key → version, image ID and the Azimuth template name (``kube-1-34-2``)."""
-    result = {}
-    for plan in plans:
-        version = plan.spec.kubernetes_version
-        if version:
-            result[plan.key] = {
-                "kubernetesVersion": version,
-                "imageId": ids[plan.key],
-                "templateName": "kube-" + version.removeprefix("v").replace(".", "-"),
-            }
-    return result
-
-
-# Inputs the Image resource must not diff on. ``properties`` is owned by ImageProperties after
-# creation; the others are provider defaults that an import does not read back from Glance.
-IGNORED_IMAGE_INPUTS = [
-    "properties",
-    "imageCachePath",
-    "verifyChecksum",
-    "decompress",
-    "webDownload",
-]
 
 
 class CommunityImages(pulumi.ComponentResource):
@@ -107,67 +59,39 @@ class CommunityImages(pulumi.ComponentResource):
         super().__init__("community-images:index:CommunityImages", name, None, opts)
         self._cfg = cfg
         self._glance = glance
-        self._tag = owner_tag(pulumi.get_project(), pulumi.get_stack())
+        self._prepare = prepare
+        self._origins = catalog.origins
+        tag = owner_tag(pulumi.get_project(), pulumi.get_stack())
         names = {spec.name for spec in catalog.specs.values()}
         found = glance.find(names)
+        owned = glance.owned(tag)
+        self._ownership = Ownership(glance.project_id, tag, cfg.trusted_image_owners)
+        self._records = Records(self, tag, glance.cloud, cfg.retain_on_delete)
+        self._report_forged([*owned, *(i for images in found.values() for i in images)])
         plans = [
-            plan_image(key, spec, found[spec.name], self._tag, cfg.verify_existing)
+            plan_image(
+                key, spec, found[spec.name], self._ownership, cfg.verify_existing, cfg.disk_format
+            )
             for key, spec in catalog.specs.items()
         ]
-        # Without retainOnDelete an image that left the config is deleted, so it is not kept.
-        retired = (
-            retired_images(glance.owned(self._tag), names, self._tag)
-            if cfg.retain_on_delete
-            else []
-        )
+        for plan in plans:
+            if plan.note:
+                pulumi.log.warn(plan.note, self)
+        kept = self._kept(owned, names, plans)
+        # Without retainOnDelete the engine deletes what a format change replaces (unless the
+        # state kept the image's old retain flag: then the next run deletes it).
+        self._replacing = {i.id for p in plans if p.decision is Decision.CREATE for i in p.replaced}
+
         summaries: dict[str, Any] = {
             key: custom_summary(_custom_image(glance, key, image_id))
             for key, image_id in catalog.custom_ids.items()
         }
         ids: dict[str, Any] = dict(catalog.custom_ids)
-
         slots = _Slots(cfg.parallel)
         for plan in plans:
-            visibility = plan.spec.visibility or cfg.default_visibility
-            if plan.decision is Decision.REUSE:
-                assert plan.existing is not None
-                image_id: Any = plan.existing.id
-                disk_format = plan.existing.disk_format or cfg.disk_format
-                visibility = plan.existing.visibility
-            else:
-                spec = plan.spec
-                args = ImageArgs(
-                    disk_format=cfg.disk_format,
-                    container_format=spec.container_format,
-                    visibility=visibility,
-                    min_disk_gb=spec.min_disk_gb,
-                    min_ram_mb=spec.min_ram_mb,
-                )
-                properties = image_properties(cfg, plan)
-                if plan.decision is Decision.CREATE and not pulumi.runtime.is_dry_run():
-                    image_id = self._uploaded(plan, args, properties, slots, prepare)
-                else:
-                    existing = plan.existing.id if plan.existing else None
-                    image_id = self._image(spec.name, args, properties, existing)
-                disk_format = cfg.disk_format
-            ids[plan.key] = image_id
-            summaries[plan.key] = image_summary(plan, image_id, disk_format, visibility)
+            ids[plan.key], summaries[plan.key] = self._declare(plan, slots)
         slots.pool.shutdown(wait=False)
-        retired_ids = {
-            image.name: self._image(
-                image.name,
-                ImageArgs(
-                    disk_format=image.disk_format or cfg.disk_format,
-                    container_format=image.container_format or "bare",
-                    visibility=image.visibility,
-                    min_disk_gb=image.min_disk or None,
-                    min_ram_mb=image.min_ram or None,
-                ),
-                None,
-                image.id,
-            )
-            for image in retired
-        }
+        retired_ids = self._retired(kept)
 
         self.image_ids = pulumi.Output.from_input(ids)
         self.images = pulumi.Output.from_input(summaries)
@@ -182,26 +106,124 @@ class CommunityImages(pulumi.ComponentResource):
             }
         )
 
+    def _report_forged(self, images: Iterable[GlanceImage]) -> None:
+        forged = {image.id: image for image in images if self._ownership.forged(image)}
+        for image in forged.values():
+            pulumi.log.warn(
+                f"image {image.id} ({image.name!r}) of project {image.owner} carries this "
+                f"stack's tag {self._ownership.tag!r}, but only images of this stack's project "
+                f"({self._ownership.project}) are its own: it is ignored",
+                self,
+            )
+
+    def _kept(
+        self, owned: list[GlanceImage], wanted: set[str], plans: list[Plan]
+    ) -> dict[str, GlanceImage]:
+        """This stack's images no key wants as they are, by their name in the stack: those that
+        left the config, and those a change of format replaced."""
+        disk_format = self._cfg.disk_format
+
+        def name_of(image: GlanceImage) -> str:
+            return resource_name(ImageArgs.of(image, disk_format), disk_format)
+
+        kept = {name_of(i): i for i in retired_images(owned, wanted, self._ownership, name_of)}
+        for image in (i for plan in plans for i in plan.replaced):
+            name = name_of(image)
+            if name in kept:
+                raise several_ours(
+                    f"image {image.name!r}", self._ownership.tag, [kept[name], image]
+                )
+            kept[name] = image
+        return kept
+
+    def _retired(self, kept: Mapping[str, GlanceImage]) -> dict[str, Any]:
+        """Kept in the stack (and Glance) with retainOnDelete, as clusters may still boot from
+        them; without it they are deleted."""
+        if self._cfg.retain_on_delete:
+            disk_format = self._cfg.disk_format
+            return {
+                name: self._records.image(ImageArgs.of(image, disk_format), None, image.id, name).id
+                for name, image in kept.items()
+            }
+        for image in kept.values():
+            if image.id not in self._replacing:
+                self._delete(image)
+        return {}
+
+    def _delete(self, image: GlanceImage) -> None:
+        """Deletes an image this stack no longer wants, itself: the engine would keep it in
+        Glance if it was recorded while retainOnDelete was on, as the state remembers that."""
+        label = f"image {image.id} ({image.name!r})"
+        if pulumi.runtime.is_dry_run():
+            pulumi.log.info(
+                f"{label}: no key wants it and retainOnDelete is false: up deletes it", self
+            )
+            return
+        try:
+            self._glance.delete(image.id)
+            pulumi.log.info(
+                f"{label}: deleted, as no key wants it and retainOnDelete is false", self
+            )
+        except GlanceError as exc:
+            pulumi.log.warn(f"{label}: cannot delete it ({exc}); it stays in Glance", self)
+
+    def _declare(self, plan: Plan, slots: _Slots) -> tuple[Any, dict[str, Any]]:
+        """The image's ID in Glance (an Output once it has a record in the stack) and summary."""
+        cfg, spec = self._cfg, plan.spec
+        if plan.decision is Decision.REUSE:
+            existing = plan.existing
+            assert existing is not None
+            summary = image_summary(
+                plan, existing.id, existing.disk_format or cfg.disk_format, existing.visibility
+            )
+            return existing.id, summary
+        visibility = spec.visibility or cfg.default_visibility
+        args = ImageArgs(
+            name=spec.name,
+            disk_format=cfg.disk_format,
+            container_format=spec.container_format,
+            visibility=visibility,
+            min_disk_gb=spec.min_disk_gb,
+            min_ram_mb=spec.min_ram_mb,
+        )
+        properties = image_properties(cfg, plan)
+        secret = self._secret(plan.key)
+        if plan.decision is Decision.CREATE and not pulumi.runtime.is_dry_run():
+            image_id: Any = self._uploaded(plan, args, properties, secret, slots)
+        else:
+            existing_id = plan.existing.id if plan.existing else None
+            image_id = self._records.image(args, properties, existing_id, secret=secret).id
+        return image_id, image_summary(plan, image_id, cfg.disk_format, visibility)
+
+    def _secret(self, key: str) -> bool:
+        """Whether the image's properties come from a config value set as a secret."""
+        origin = self._origins.get(key, "").split(".", 1)[0]
+        return bool({origin, "customProperties"} & self._cfg.secret_keys)
+
     def _uploaded(
         self,
         plan: Plan,
         args: ImageArgs,
         properties: dict[str, str],
+        secret: bool,
         slots: _Slots,
-        prepare: Prepare,
     ) -> pulumi.Output[str]:
         """The ID of a new image: prepared and uploaded in ``slots`` (so each upload starts as
         soon as its file is ready, while other images still download), then adopted by its
         Image."""
         loop = asyncio.get_event_loop()
-        spec = plan.spec
+        spec, cfg = plan.spec, self._cfg
+        label = f"image {plan.key} ({spec.name})"
 
         def say(message: str) -> None:
             loop.call_soon_threadsafe(pulumi.log.info, message, self)
 
         def make() -> str:
             with slots.preparing:
-                ready = prepare(plan.key, spec, self._cfg.cache_dir, args.disk_format, say)
+                ready = self._prepare(
+                    plan.key, spec, cfg.cache_dir, args.disk_format, say,
+                    max_bytes=cfg.max_image_bytes,
+                )  # fmt: skip
             with slots.uploading:
                 say(f"{plan.key} ({spec.name}): uploading")
                 start = time.perf_counter()
@@ -210,10 +232,11 @@ class CommunityImages(pulumi.ComponentResource):
                     "disk_format": args.disk_format,
                     "container_format": args.container_format,
                     "visibility": args.visibility,
-                    "tags": [self._tag],
+                    "tags": [self._ownership.tag],
                     "min_disk": args.min_disk_gb or 0,
                     "min_ram": args.min_ram_mb or 0,
                     **properties,
+                    **upload_record(ready),
                 }
                 image_id = upload_image(
                     self._glance, attrs, ready.path, ready.sha512, list(plan.leftovers), say
@@ -224,48 +247,20 @@ class CommunityImages(pulumi.ComponentResource):
         uploaded = loop.run_in_executor(slots.pool, make)
 
         async def adopt() -> pulumi.Output[str]:
-            return self._image(spec.name, args, properties, await uploaded, set_at_upload=True)
+            image_id = await uploaded
+            image = self._records.image(
+                args, properties, image_id, set_at_upload=True, secret=secret
+            )
+            if not await image.id.is_known():
+                pulumi.log.warn(
+                    f"{label}: uploaded to Glance as {image_id}, but --target or --exclude "
+                    "skipped its Image: it is this stack's image, not yet in the state, and the "
+                    "next `pulumi up` without them adopts it",
+                    self,
+                )
+            return image.id
 
         return pulumi.Output.from_input(asyncio.ensure_future(adopt())).apply(lambda i: i)
-
-    def _image(
-        self,
-        name: str,
-        args: ImageArgs,
-        properties: dict[str, str] | None,
-        import_id: str | None,
-        set_at_upload: bool = False,
-    ) -> pulumi.Output[str]:
-        """The Image named ``name``, adopting the Glance image ``import_id`` if given (a no-op
-        once in the state), and the ImageProperties that own its properties; ``properties=None``
-        keeps those it has (an image kept after it left the config)."""
-        image = openstack.images.Image(
-            name,
-            name=name,
-            disk_format=args.disk_format,
-            container_format=args.container_format,
-            visibility=args.visibility,
-            properties=properties,
-            tags=[self._tag],
-            min_disk_gb=args.min_disk_gb,
-            min_ram_mb=args.min_ram_mb,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                ignore_changes=IGNORED_IMAGE_INPUTS,
-                retain_on_delete=self._cfg.retain_on_delete,
-                import_=import_id,
-            ),
-        )
-        ImageProperties(
-            name,
-            image_id=image.id,
-            image_name=name,
-            cloud=self._glance.cloud,
-            properties=properties,
-            set_at_upload=set_at_upload,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return image.id
 
 
 class _Slots:
@@ -276,15 +271,6 @@ class _Slots:
         self.pool = ThreadPoolExecutor(max_workers=2 * parallel, thread_name_prefix="image")
         self.preparing = threading.BoundedSemaphore(parallel)
         self.uploading = threading.BoundedSemaphore(parallel)
-
-
-@dataclass(frozen=True)
-class ImageArgs:
-    disk_format: str
-    container_format: str
-    visibility: str
-    min_disk_gb: int | None = None
-    min_ram_mb: int | None = None
 
 
 def _custom_image(glance: Glance, key: str, image_id: str) -> GlanceImage:

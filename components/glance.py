@@ -14,10 +14,12 @@ from openstack.connection import Connection
 from openstack.image.v2.image import Image as SdkImage
 
 from components.errors import CommunityImagesError
-
-# Set on every image this program uploads: Glance hashes what it stores, so after a conversion
-# ``os_hash_value`` no longer equals the source's sha512 that manifests publish.
-SOURCE_SHA512_PROPERTY = "community_images_source_sha512"
+from components.marks import (
+    PENDING_PROPERTY,
+    SOURCE_CHECKSUM_PROPERTIES,
+    SOURCE_SHA512_PROPERTY,
+    UPLOAD_RECORD_PROPERTIES,
+)
 
 
 class GlanceError(CommunityImagesError):
@@ -49,6 +51,21 @@ class GlanceImage:
     min_disk: int = 0
     min_ram: int = 0
     size: int | None = None
+    owner: str | None = None
+    """The project that owns it: the one thing about an image no other project can forge."""
+    hash_algo: str | None = None
+    source_sha256: str | None = None
+    pending: bool = False
+    """Created by this program's upload and never published: see PENDING_PROPERTY."""
+
+    @property
+    def glance_sha512(self) -> str | None:
+        """Glance's own sha512 of the stored bytes, if that is the algorithm it hashes with."""
+        return self.hash_value if self.hash_algo == "sha512" else None
+
+    def source_checksum(self, algorithm: str) -> str | None:
+        """The source checksum this program verified and recorded at upload, if any."""
+        return {"sha512": self.source_sha512, "sha256": self.source_sha256}.get(algorithm)
 
 
 def _image(sdk: SdkImage) -> GlanceImage:
@@ -66,6 +83,10 @@ def _image(sdk: SdkImage) -> GlanceImage:
         min_disk=sdk.min_disk or 0,
         min_ram=sdk.min_ram or 0,
         size=sdk.size,
+        owner=sdk.owner_id,
+        hash_algo=sdk.hash_algo,
+        source_sha256=properties.get(SOURCE_CHECKSUM_PROPERTIES["sha256"]),
+        pending=PENDING_PROPERTY in properties,
     )
 
 
@@ -91,6 +112,22 @@ class Glance:
             return self._connect()
         except _SDK_ERRORS as exc:
             raise GlanceError(f"cannot connect to OpenStack: {exc}") from exc
+
+    @cached_property
+    def project_id(self) -> str:
+        """The project this stack runs as: the owner of every image it creates."""
+        try:
+            project = self._conn.current_project_id
+        except _SDK_ERRORS as exc:
+            raise GlanceError(
+                f"cannot find the project of this cloud's credentials: {exc}"
+            ) from exc
+        if not project:
+            raise GlanceError(
+                "the cloud's credentials are not scoped to a project: set project_name or "
+                "project_id in its clouds.yaml entry"
+            )
+        return project
 
     def find(self, names: Collection[str]) -> dict[str, list[GlanceImage]]:
         """Every image of each name that this project can see, other projects' community images
@@ -146,9 +183,15 @@ class Glance:
         except _SDK_ERRORS as exc:
             raise GlanceError(f"cannot upload the data of image {image_id}: {exc}") from exc
 
-    def set_visibility(self, image_id: str, visibility: str) -> None:
+    def publish(self, image_id: str, visibility: str) -> None:
+        """Gives a finished upload its visibility and drops its pending mark, in one request, so
+        that an image is never visible and still marked, nor unmarked and unfinished."""
+        ops = [
+            {"op": "replace", "path": "/visibility", "value": visibility},
+            {"op": "remove", "path": f"/{PENDING_PROPERTY}"},
+        ]
         try:
-            self._conn.image.update_image(image_id, visibility=visibility)
+            self._json_patch(image_id, ops)
         except openstack.exceptions.ForbiddenException as exc:
             raise GlanceError(
                 f"the cloud's policy does not let this user make images {visibility} (by "
@@ -178,29 +221,35 @@ class Glance:
             openstack.exceptions.raise_from_response(current)
             ops = property_patch(current.json(), old, new)
             if ops:
-                response = self._conn.image.patch(
-                    path,
-                    json=ops,
-                    headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
-                )
-                openstack.exceptions.raise_from_response(response)
+                self._json_patch(image_id, ops)
         except _SDK_ERRORS as exc:
             raise GlanceError(f"cannot update the properties of image {image_id}: {exc}") from exc
         return ops
+
+    def _json_patch(self, image_id: str, ops: list[dict[str, Any]]) -> None:
+        response = self._conn.image.patch(
+            f"/images/{image_id}",
+            json=ops,
+            headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
+        )
+        openstack.exceptions.raise_from_response(response)
 
 
 def property_patch(
     current: Mapping[str, Any], old: Mapping[str, str], new: Mapping[str, str]
 ) -> list[dict[str, Any]]:
     """Glance JSON-patch operations that make the keys of ``new`` hold on an image whose
-    properties are ``current``, and remove those that only ``old`` had."""
+    properties are ``current``, and remove those that only ``old`` had. The checksums recorded
+    at upload are never touched: a spec's new checksum must not relabel old bytes."""
     ops: list[dict[str, Any]] = []
     for key, value in sorted(new.items()):
+        if key in UPLOAD_RECORD_PROPERTIES:
+            continue
         if current.get(key) != value:
             ops.append(
                 {"op": "replace" if key in current else "add", "path": f"/{key}", "value": value}
             )
     for key in sorted(old):
-        if key not in new and key in current:
+        if key not in new and key in current and key not in UPLOAD_RECORD_PROPERTIES:
             ops.append({"op": "remove", "path": f"/{key}"})
     return ops

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import requests
 
 from components.config import ConfigError, ImageSpec, Problems, parse_spec
+from components.urls import shown
 
 APPLIANCE_KEYS = {
     "ubuntu-desktop": "workstation",
@@ -46,25 +47,37 @@ def image_key(build_key: str, entry: Mapping[str, Any]) -> str | None:
 def load_manifest(location: str, timeout: float = 30.0) -> Mapping[str, Any]:
     """Read the manifest from an http(s) URL or a local path; errors name the location."""
     try:
-        if urlparse(location).scheme in ("http", "https"):
+        if _is_remote(location):
             response = requests.get(location, timeout=timeout)
             response.raise_for_status()
             data = response.json()
         else:
             data = json.loads(Path(location.removeprefix("file://")).read_text())
     except (OSError, ValueError, requests.RequestException) as exc:
-        raise ConfigError([f"azimuthImagesManifestUrl: cannot read {location}: {exc}"]) from exc
+        raise ConfigError(
+            [f"azimuthImagesManifestUrl: cannot read {shown(location)}: {_no_url(exc, location)}"]
+        ) from exc
     if not isinstance(data, Mapping):
-        raise ConfigError([f"azimuthImagesManifestUrl: {location} is not a JSON object"])
+        raise ConfigError([f"azimuthImagesManifestUrl: {shown(location)} is not a JSON object"])
     return data
 
 
+def _is_remote(location: str) -> bool:
+    return urlparse(location).scheme in ("http", "https")
+
+
 def specs_from_manifest(manifest: Mapping[str, Any], location: str) -> dict[str, ImageSpec]:
-    """Image specs keyed as azimuth-ops keys them; every bad entry is reported at once."""
+    """Image specs keyed as azimuth-ops keys them; every bad entry is reported at once.
+
+    A manifest read over http(s) may only name http(s) sources: whoever serves it must not be
+    able to publish a file of the deploying host (``file:///…`` or a relative path) as a
+    community image. Local paths come only from the stack's own config or a local manifest.
+    """
     problems = Problems()
     specs: dict[str, ImageSpec] = {}
+    remote = _is_remote(location)
     for build_key, entry in manifest.items():
-        path = f"azimuthImagesManifestUrl ({location}).{build_key}"
+        path = f"azimuthImagesManifestUrl ({shown(location)}).{build_key}"
         if not isinstance(entry, Mapping):
             problems.add(path, "manifest entries must be objects")
             continue
@@ -74,6 +87,13 @@ def specs_from_manifest(manifest: Mapping[str, Any], location: str) -> dict[str,
             continue
         key = image_key(build_key, entry)
         if key is None:
+            continue
+        url = entry.get("url")
+        if remote and isinstance(url, str) and not _is_remote(url):
+            problems.add(
+                f"{path}.url",
+                f"a manifest read over http(s) may only name http(s) sources, got {shown(url)!r}",
+            )
             continue
         raw = {
             "name": entry.get("name"),
@@ -90,3 +110,8 @@ def specs_from_manifest(manifest: Mapping[str, Any], location: str) -> dict[str,
     if problems.items:
         raise ConfigError(problems.items)
     return specs
+
+
+def _no_url(exc: Exception, location: str) -> str:
+    """requests puts the whole URL, query string and all, into its messages."""
+    return str(exc).replace(location, shown(location))

@@ -24,6 +24,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from components.errors import CommunityImagesError
+from components.marks import without_upload_record
 
 if TYPE_CHECKING:
     from components.glance import Glance
@@ -97,7 +98,9 @@ class ImagePropertiesProvider(ResourceProvider):
             return DiffResult(changes=True, replaces=["imageId"])
         if news.get(RETIRED):
             return DiffResult(changes=False)
-        return DiffResult(changes=olds.get("properties") != news.get("properties"))
+        # Stacks made before the upload record was kept apart hold its checksums here too.
+        old = without_upload_record(olds.get("properties") or {})
+        return DiffResult(changes=old != without_upload_record(news.get("properties") or {}))
 
     @_named("set")
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -130,7 +133,8 @@ def _glance(cloud: str | None) -> Glance:
 
 class ImageProperties(Resource, module="community-images", name="ImageProperties"):
     """The properties of the image ``image_id``; ``properties=None`` keeps them as they are,
-    ``set_at_upload`` says the image was uploaded with them."""
+    ``set_at_upload`` says the image was uploaded with them, ``secret`` keeps them secret in
+    the state."""
 
     def __init__(
         self,
@@ -140,13 +144,15 @@ class ImageProperties(Resource, module="community-images", name="ImageProperties
         cloud: str | None,
         properties: Mapping[str, str] | None,
         set_at_upload: bool = False,
+        secret: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        wanted = dict(properties or {})
         inputs = {
             "imageId": image_id,
             "imageName": image_name,
             "cloud": cloud,
-            "properties": dict(properties or {}),
+            "properties": pulumi.Output.secret(wanted) if secret else wanted,
             RETIRED: properties is None,
             SET_AT_UPLOAD: set_at_upload,
         }

@@ -3,10 +3,11 @@
 The openstack provider could upload it too (``local_file_path``), but it first reads the whole
 file once more for an MD5 of its own, and it writes the image's ID to the stack's state as soon
 as the empty record exists: an interrupted upload then leaves a ``queued`` image in the state.
-Here the record is created ``private`` with every attribute and property, the bytes are
-streamed once, the result is checked, and only then does the image get its visibility; on any
-failure the record is deleted. The ``Image`` resource then adopts the finished image (``import``)
-and stays its record in the stack.
+Here the record is created ``private`` with every attribute and property and a pending mark,
+the bytes are streamed once, the result is checked, and only then does the image get its
+visibility (and lose the mark, in the same request); on any failure the record is deleted, and
+if even that fails the mark makes it a leftover that the next run deletes. The ``Image``
+resource then adopts the finished image (``import``) and stays its record in the stack.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from components.errors import CommunityImagesError
 from components.glance import Glance, GlanceError, GlanceImage
+from components.marks import PENDING_PROPERTY
 
 Say = Callable[[str], None]
 
@@ -59,13 +61,14 @@ def upload_image(
                 glance.delete(image_id)
             stale = []
             return _upload_once(glance, attrs, path, expected_sha512, stale)
-        except GlanceError as exc:
-            if exc.transient and delay is not None:
+        except (CommunityImagesError, OSError) as exc:
+            if isinstance(exc, GlanceError) and exc.transient and delay is not None:
                 say(f"{name}: upload attempt {attempt} failed ({exc}); again in {delay:.0f} s")
                 time.sleep(delay)
                 continue
             left = (
-                f"its incomplete record {stale[0]} is deleted by the next run"
+                f"its unfinished record {', '.join(stale)} could not be deleted: it is private and "
+                "marked as unfinished, so nobody sees it, and the next `pulumi up` deletes it"
                 if stale
                 else "nothing of it is left in Glance"
             )
@@ -81,17 +84,15 @@ def _upload_once(
     stale: list[str],
 ) -> str:
     """One attempt; a record it could not delete after a failure is added to ``stale``."""
-    name = attrs["name"]
-    image_id = glance.create({**attrs, "visibility": "private"})
+    image_id = glance.create({**attrs, "visibility": "private", PENDING_PROPERTY: "unfinished"})
     try:
         size = path.stat().st_size
         with path.open("rb") as data:
             stored = glance.upload(image_id, data)
         problem = _check(stored, size, expected_sha512)
         if problem:
-            raise UploadError(f"image {name!r}: {problem}; run `pulumi up` again")
-        if attrs["visibility"] != "private":
-            glance.set_visibility(image_id, attrs["visibility"])
+            raise UploadError(problem)
+        glance.publish(image_id, attrs["visibility"])
     except BaseException:
         # Nothing half-made stays behind, whatever stopped the upload.
         try:

@@ -13,15 +13,19 @@ import pytest
 from pulumi.runtime.mocks import MockMonitor
 
 from components.catalog import Catalog
-from components.component import IGNORED_IMAGE_INPUTS, CommunityImages, owner_tag
+from components.component import CommunityImages
 from components.config import ImageSpec, parse_config
 from components.fetch import Checksum
 from components.glance import GlanceError, GlanceImage
+from components.ownership import owner_tag
 from components.plan import TrustError
 from components.prepare import Prepared
+from components.records import IGNORED_IMAGE_INPUTS
 
 SHA512 = "c" * 128
 TAG = owner_tag("community-images", "dev")
+PROJECT = "a" * 32
+OTHER = "b" * 32
 KUBE = ImageSpec(
     name="kube-134",
     source_url="http://127.0.0.1:1/kube.qcow2",
@@ -59,12 +63,14 @@ class FakeGlance:
     """What Glance holds, and what the component asks of it; uploads succeed at once."""
 
     cloud = "site-cloud"
+    project_id = PROJECT
 
     def __init__(self, *images: GlanceImage) -> None:
         self._images = images
         self.created: list[dict[str, Any]] = []
         self.uploaded: list[tuple[str, bytes]] = []
         self.deleted: list[str] = []
+        self.published: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def create(self, attrs: dict[str, Any]) -> str:
@@ -78,8 +84,9 @@ class FakeGlance:
             self.uploaded.append((image_id, content))
         return glance_image("", image_id, size=len(content))
 
-    def set_visibility(self, image_id: str, visibility: str) -> None:
-        pass
+    def publish(self, image_id: str, visibility: str) -> None:
+        with self._lock:
+            self.published[image_id] = visibility
 
     def delete(self, image_id: str) -> None:
         with self._lock:
@@ -103,8 +110,10 @@ def glance_image(name: str, image_id: str, **overrides: Any) -> GlanceImage:
         "visibility": "community",
         "disk_format": "qcow2",
         "hash_value": "0" * 128,
+        "hash_algo": "sha512",
         "tags": (),
         "source_sha512": None,
+        "owner": PROJECT,
         **overrides,
     }
     return GlanceImage(**fields)
@@ -116,14 +125,23 @@ class Prepare:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.calls: list[str] = []
+        self.max_bytes: int | None = None
 
     def __call__(
-        self, key: str, spec: ImageSpec, cache: Path, fmt: str, say: Callable[[str], None]
+        self,
+        key: str,
+        spec: ImageSpec,
+        cache: Path,
+        fmt: str,
+        say: Callable[[str], None],
+        max_bytes: int,
     ) -> Prepared:
         self.calls.append(key)
+        self.max_bytes = max_bytes
         path = self.tmp / f"{spec.name}.{fmt}"
         path.write_bytes(spec.name.encode())
-        return Prepared(path, None)
+        verified = {c.algorithm: c.hexdigest for c in spec.checksums}
+        return Prepared(path, None, verified=verified)
 
 
 class RecordingMonitor(MockMonitor):
@@ -187,21 +205,22 @@ def test_new_images_are_prepared_uploaded_and_adopted_as_community_images(
         "min_ram": 0,
         "site": "test",
         "os_distro": "ubuntu",
+        # Only a checksum verified while preparing it, and the mark of an unfinished upload.
         "community_images_source_sha512": SHA512,
+        "community_images_upload": "unfinished",
     }
     assert sorted(glance.uploaded) == [("new-desktop", b"desktop"), ("new-kube-134", b"kube-134")]
+    assert glance.published == {"new-desktop": "community", "new-kube-134": "community"}
     assert glance.deleted == []
+    assert prepared.max_bytes == 256 << 30
     # Then adopted by its Image resource, as it stands in Glance.
     kube = mocks.images()["kube-134"].inputs
     assert monitor.requests[IMAGE, "kube-134"].importId == "new-kube-134"
     assert kube["visibility"] == "community"
     assert "localFilePath" not in kube
     assert kube["tags"] == [TAG]
-    assert kube["properties"] == {
-        "site": "test",
-        "os_distro": "ubuntu",
-        "community_images_source_sha512": SHA512,
-    }
+    # The site's properties; the upload's record of checksums is never patched afterwards.
+    assert kube["properties"] == {"site": "test", "os_distro": "ubuntu"}
 
 
 def settle(make: Callable[[], CommunityImages], check: Callable[[Any], None]) -> None:
@@ -334,7 +353,9 @@ def test_preview_prepares_nothing(tmp_path: Path) -> None:
 @pulumi.runtime.test
 def test_someone_elses_trusted_image_is_reused_untouched(mocks: Mocks, tmp_path: Path) -> Any:
     prepared = Prepare(tmp_path)
-    theirs = glance_image("kube-134", "their-id", hash_value=SHA512, visibility="public")
+    theirs = glance_image(
+        "kube-134", "their-id", hash_value=SHA512, visibility="public", owner=OTHER
+    )
     component = build(FakeGlance(theirs), {"kube_1_34": KUBE}, prepared)
 
     def check(args: list[Any]) -> None:
@@ -355,20 +376,82 @@ def test_converted_image_is_trusted_by_its_source_hash(mocks: Mocks, tmp_path: P
     return component.image_ids.apply(lambda ids: assert_equal(ids, {"kube_1_34": "raw-id"}))
 
 
-def test_untrusted_image_of_the_same_name_is_an_error(mocks: Mocks, tmp_path: Path) -> None:
-    impostor = glance_image("kube-134", "impostor-id")
-    with pytest.raises(TrustError) as err:
-        build(FakeGlance(impostor), {"kube_1_34": KUBE}, Prepare(tmp_path))
-    assert "impostor-id" in str(err.value) and "kube_1_34" in str(err.value)
+@pulumi.runtime.test
+def test_an_untrusted_image_of_the_same_name_gets_a_copy_of_our_own(
+    mocks: Mocks, tmp_path: Path
+) -> Any:
+    impostor = glance_image("kube-134", "impostor-id", owner=OTHER)
+    prepared = Prepare(tmp_path)
+    component = build(FakeGlance(impostor), {"kube_1_34": KUBE}, prepared)
+
+    def check(ids: dict[str, str]) -> None:
+        assert ids == {"kube_1_34": "new-kube-134"}
+        assert prepared.calls == ["kube_1_34"]
+
+    return component.image_ids.apply(check)
 
 
 @pulumi.runtime.test
-def test_untrusted_image_is_reused_when_verification_is_off(mocks: Mocks, tmp_path: Path) -> Any:
-    impostor = glance_image("kube-134", "impostor-id")
+def test_a_forged_source_property_on_another_projects_image_is_not_trusted(
+    mocks: Mocks, tmp_path: Path
+) -> Any:
+    forged = glance_image("kube-134", "forged-id", owner=OTHER, source_sha512=SHA512)
+    component = build(FakeGlance(forged), {"kube_1_34": KUBE}, Prepare(tmp_path))
+    return component.image_ids.apply(lambda ids: assert_equal(ids, {"kube_1_34": "new-kube-134"}))
+
+
+@pulumi.runtime.test
+def test_a_forged_tag_on_another_projects_image_makes_it_no_image_of_ours(
+    mocks: Mocks, monitor: RecordingMonitor, tmp_path: Path
+) -> Any:
+    """Neither managed, nor deleted as a leftover, nor kept as a retired image."""
+    forged = glance_image("kube-134", "forged-id", owner=OTHER, tags=(TAG,))
+    queued = glance_image("kube-134", "queued-id", owner=OTHER, tags=(TAG,), status="queued")
+    old = glance_image("kube-133", "old-id", owner=OTHER, tags=(TAG,))
+    glance = FakeGlance(forged, queued, old)
+    component = build(glance, {"kube_1_34": KUBE}, Prepare(tmp_path))
+
+    def check(args: list[Any]) -> None:
+        ids, retired = args
+        assert ids == {"kube_1_34": "new-kube-134"}
+        assert retired == {}
+        assert glance.deleted == []
+        assert monitor.requests[IMAGE, "kube-134"].importId == "new-kube-134"
+
+    return pulumi.Output.all(component.image_ids, component.retired_image_ids).apply(check)
+
+
+@pulumi.runtime.test
+def test_trusted_image_owners_limit_reuse_and_vouch_for_names(mocks: Mocks, tmp_path: Path) -> Any:
+    stranger = glance_image("kube-134", "stranger-id", owner=OTHER, hash_value=SHA512)
+    friend = "f" * 32
+    by_name = glance_image("desktop", "friend-id", owner=friend)
     component = build(
-        FakeGlance(impostor), {"kube_1_34": KUBE}, Prepare(tmp_path), verifyExisting=False
+        FakeGlance(stranger, by_name),
+        {"kube_1_34": KUBE, "workstation": DESKTOP},
+        Prepare(tmp_path),
+        trustedImageOwners=[friend],
     )
-    return component.image_ids.apply(lambda ids: assert_equal(ids, {"kube_1_34": "impostor-id"}))
+    return component.image_ids.apply(
+        lambda ids: assert_equal(ids, {"kube_1_34": "new-kube-134", "workstation": "friend-id"})
+    )
+
+
+@pulumi.runtime.test
+def test_without_verification_only_this_projects_images_are_reused_by_name(
+    mocks: Mocks, tmp_path: Path
+) -> Any:
+    mine = glance_image("kube-134", "mine-id")
+    theirs = glance_image("desktop", "their-id", owner=OTHER)
+    component = build(
+        FakeGlance(mine, theirs),
+        {"kube_1_34": KUBE, "workstation": DESKTOP},
+        Prepare(tmp_path),
+        verifyExisting=False,
+    )
+    return component.image_ids.apply(
+        lambda ids: assert_equal(ids, {"kube_1_34": "mine-id", "workstation": "new-desktop"})
+    )
 
 
 @pulumi.runtime.test
@@ -450,7 +533,13 @@ class Concurrency(Prepare):
         self.most = 0
 
     def __call__(
-        self, key: str, spec: ImageSpec, cache: Path, fmt: str, say: Callable[[str], None]
+        self,
+        key: str,
+        spec: ImageSpec,
+        cache: Path,
+        fmt: str,
+        say: Callable[[str], None],
+        max_bytes: int,
     ) -> Prepared:
         with self._lock:
             self.running += 1
@@ -458,7 +547,7 @@ class Concurrency(Prepare):
         time.sleep(0.2)
         with self._lock:
             self.running -= 1
-        return super().__call__(key, spec, cache, fmt, say)
+        return super().__call__(key, spec, cache, fmt, say, max_bytes)
 
 
 @pulumi.runtime.test
@@ -484,11 +573,17 @@ class SecondPrepareSignals(Prepare):
         self.second_started = threading.Event()
 
     def __call__(
-        self, key: str, spec: ImageSpec, cache: Path, fmt: str, say: Callable[[str], None]
+        self,
+        key: str,
+        spec: ImageSpec,
+        cache: Path,
+        fmt: str,
+        say: Callable[[str], None],
+        max_bytes: int,
     ) -> Prepared:
         if self.calls:
             self.second_started.set()
-        return super().__call__(key, spec, cache, fmt, say)
+        return super().__call__(key, spec, cache, fmt, say, max_bytes)
 
 
 class UploadWaitsForSecondPrepare(FakeGlance):
@@ -513,3 +608,90 @@ def test_an_upload_does_not_hold_up_the_next_download(mocks: Mocks, tmp_path: Pa
         assert len(glance.uploaded) == 2
 
     return component.image_ids.apply(check)
+
+
+def test_a_format_change_uploads_a_new_image_and_keeps_the_old_as_retired(
+    mocks: Mocks, monitor: RecordingMonitor, tmp_path: Path
+) -> None:
+    """qcow2 → raw: never an import of the old record with other attributes (which the engine
+    refuses), nor an empty record; the old image stays under a name of its own."""
+    old = glance_image("kube-134", "qcow2-id", tags=(TAG,), hash_value=SHA512)
+    glance = FakeGlance(old)
+    prepared = Prepare(tmp_path)
+    settle(
+        lambda: build(glance, {"kube_1_34": KUBE}, prepared, diskFormat="raw"),
+        lambda retired: assert_equal(retired, {"kube-134@qcow2/bare": "qcow2-id"}),
+    )
+    assert prepared.calls == ["kube_1_34"]
+    assert monitor.requests[IMAGE, "kube-134"].importId == "new-kube-134"
+    assert mocks.images()["kube-134"].inputs["diskFormat"] == "raw"
+    kept = mocks.images()["kube-134@qcow2/bare"].inputs
+    assert (kept["name"], kept["diskFormat"]) == ("kube-134", "qcow2")
+    assert monitor.requests[IMAGE, "kube-134@qcow2/bare"].importId == "qcow2-id"
+
+
+def test_a_managed_image_whose_checksum_changed_stops_the_run(
+    mocks: Mocks, tmp_path: Path
+) -> None:
+    ours = glance_image("kube-134", "our-id", tags=(TAG,), disk_format="raw")
+    ours = GlanceImage(**{**ours.__dict__, "source_sha512": "d" * 128})
+    with pytest.raises(TrustError) as err:
+        build(FakeGlance(ours), {"kube_1_34": KUBE}, Prepare(tmp_path), diskFormat="raw")
+    message = str(err.value)
+    assert "our-id" in message and "d" * 128 in message and SHA512 in message
+
+
+def test_a_managed_image_that_gains_a_checksum_it_cannot_show_stops_the_run(
+    mocks: Mocks, tmp_path: Path
+) -> None:
+    """Uploaded (converted) from a source without a checksum: nothing proves it is that build."""
+    ours = glance_image("kube-134", "our-id", tags=(TAG,), disk_format="raw")
+    with pytest.raises(TrustError, match="no checksum recorded"):
+        build(FakeGlance(ours), {"kube_1_34": KUBE}, Prepare(tmp_path), diskFormat="raw")
+
+
+def test_an_upload_never_published_is_a_leftover_deleted_first(
+    mocks: Mocks, tmp_path: Path
+) -> None:
+    """Active, but private and still marked: its run could not finish nor delete it."""
+    unfinished = glance_image(
+        "kube-134", "unfinished-id", tags=(TAG,), visibility="private", pending=True
+    )
+    glance = FakeGlance(unfinished)
+    settle(lambda: build(glance, {"kube_1_34": KUBE}, Prepare(tmp_path)), lambda _: None)
+    assert glance.deleted == ["unfinished-id"]
+    assert [a["name"] for a in glance.created] == ["kube-134"]
+
+
+def test_without_retain_on_delete_the_program_deletes_what_left_the_config(
+    mocks: Mocks, tmp_path: Path
+) -> None:
+    """The engine would keep an image recorded while retainOnDelete was still on."""
+    old = glance_image("kube-133", "old-id", tags=(TAG,))
+    theirs = glance_image("kube-132", "their-id", tags=(TAG,), owner=OTHER)
+    glance = FakeGlance(old, theirs)
+    settle(
+        lambda: build(glance, {"kube_1_34": KUBE}, Prepare(tmp_path), retainOnDelete=False),
+        lambda retired: assert_equal(retired, {}),
+    )
+    assert glance.deleted == ["old-id"]
+
+
+def test_properties_from_a_secret_config_value_stay_secret(
+    mocks: Mocks, monitor: RecordingMonitor, tmp_path: Path
+) -> None:
+    cfg = parse_config(
+        {"cacheDir": "/cache", "customProperties": ["token=s3cr3t"]},
+        secret_keys=frozenset({"customProperties"}),
+    )
+    catalog = Catalog(specs={"kube_1_34": KUBE}, custom_ids={}, origins={})
+    glance = FakeGlance()
+    settle(
+        lambda: CommunityImages("images", cfg, catalog, glance, prepare=Prepare(tmp_path)),  # type: ignore[arg-type]
+        lambda _: None,
+    )
+    for typ in (IMAGE, PROPERTIES):
+        properties = monitor.requests[typ, "kube-134"].object.fields["properties"]
+        assert properties.struct_value.fields[pulumi.runtime.rpc._special_sig_key].string_value == (
+            pulumi.runtime.rpc._special_secret_sig
+        )

@@ -160,3 +160,23 @@ def test_pulumi_text_values_are_decoded_only_for_structured_keys() -> None:
         "cacheDir": "/srv/cache",
     }
     assert parse_config(raw).azimuth_images_version == "1"
+
+
+def test_trust_and_size_settings() -> None:
+    cfg = parse_config({"trustedImageOwners": ["0123abcd" * 4], "maxImageSize": 40})
+    assert cfg.trusted_image_owners == frozenset({"0123abcd" * 4})
+    assert cfg.max_image_bytes == 40 << 30
+    assert parse_config({}).max_image_gib == 256
+    with pytest.raises(ConfigError) as err:
+        parse_config({"trustedImageOwners": ["ok", "not an id"], "maxImageSize": 0})
+    assert err.value.problems == [
+        "trustedImageOwners[1]: must be a Keystone project ID, got 'not an id'",
+        "maxImageSize: must be a whole number of at least 1, got 0",
+    ]
+
+
+def test_secret_keys_are_the_known_keys_pulumi_holds_as_secrets() -> None:
+    from components.config import secret_config_keys
+
+    secret = {"community-images:images", "community-images:unknown", "openstack:password"}
+    assert secret_config_keys(secret.__contains__) == frozenset({"images"})

@@ -73,3 +73,22 @@ def test_unreadable_manifest_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_manifest(str(tmp_path / "missing.json"))
     assert err.value.problems[0].startswith("azimuthImagesManifestUrl: cannot read ")
+
+
+@pytest.mark.parametrize("url", ["file:///etc/shadow.qcow2", "images/local.qcow2", "/root/x.qcow2"])
+def test_a_remote_manifest_may_name_only_remote_sources(url: str) -> None:
+    manifest = {"ubuntu-desktop": entry("desk", url=url)}
+    with pytest.raises(ConfigError) as err:
+        specs_from_manifest(manifest, "https://images.example/manifest.json?sig=s3cr3t")
+    (problem,) = err.value.problems
+    assert problem.startswith(
+        "azimuthImagesManifestUrl (https://images.example/manifest.json).ubuntu-desktop.url: "
+        "a manifest read over http(s) may only name http(s) sources"
+    )
+    assert "s3cr3t" not in problem
+
+
+def test_a_local_manifest_may_name_local_sources() -> None:
+    manifest = {"ubuntu-desktop": entry("desk", url="/srv/images/desk.qcow2")}
+    specs = specs_from_manifest(manifest, "/srv/images/manifest.json")
+    assert specs["workstation"].source_url == "/srv/images/desk.qcow2"

@@ -51,6 +51,16 @@ def test_patch_touches_only_wanted_and_formerly_wanted_keys() -> None:
     assert property_patch(current, {"gone": "x"}, {}) == []
 
 
+def test_the_upload_record_is_neither_a_change_nor_ever_patched() -> None:
+    """A stack made before the record was kept apart has the checksum among its properties."""
+    recorded = {"community_images_source_sha512": "c" * 128}
+    assert PROVIDER.diff("id-1", state(a="1", **recorded), state(a="1")).changes is False
+    current = {"a": "1", **recorded, "community_images_upload": "unfinished"}
+    new = {"a": "1", "community_images_source_sha512": "d" * 128}
+    assert property_patch(current, {"a": "1", **recorded}, new) == []
+    assert property_patch(current, {"community_images_upload": "x"}, {}) == []
+
+
 class RecordingGlance:
     def __init__(self) -> None:
         self.patches: list[tuple[str, dict[str, str], dict[str, str]]] = []
