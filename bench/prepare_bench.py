@@ -127,7 +127,7 @@ def phase_run(spec: ImageSpec, cache: Path) -> dict[str, float]:
             spec.name, source, "qcow2"
         ),
         "convert_image to raw (inspects in and out again)": lambda: convert_image(
-            spec.name, source, "qcow2", "raw", cache / "converted"
+            spec.name, source, "qcow2", "raw", cache / "converted", source.stem
         ),
     }
     times = {}

@@ -213,7 +213,6 @@ class CommunityImages(pulumi.ComponentResource):
         Image."""
         loop = asyncio.get_event_loop()
         spec, cfg = plan.spec, self._cfg
-        label = f"image {plan.key} ({spec.name})"
 
         def say(message: str) -> None:
             loop.call_soon_threadsafe(pulumi.log.info, message, self)
@@ -235,7 +234,9 @@ class CommunityImages(pulumi.ComponentResource):
                     "tags": [self._ownership.tag],
                     "min_disk": args.min_disk_gb or 0,
                     "min_ram": args.min_ram_mb or 0,
-                    **properties,
+                    # Secret ones are applied by ImageProperties once the Image has adopted the
+                    # image: an import records what it reads from Glance, in clear.
+                    **({} if secret else properties),
                     **upload_record(ready),
                 }
                 image_id = upload_image(
@@ -247,17 +248,9 @@ class CommunityImages(pulumi.ComponentResource):
         uploaded = loop.run_in_executor(slots.pool, make)
 
         async def adopt() -> pulumi.Output[str]:
-            image_id = await uploaded
             image = self._records.image(
-                args, properties, image_id, set_at_upload=True, secret=secret
+                args, properties, await uploaded, set_at_upload=not secret, secret=secret
             )
-            if not await image.id.is_known():
-                pulumi.log.warn(
-                    f"{label}: uploaded to Glance as {image_id}, but --target or --exclude "
-                    "skipped its Image: it is this stack's image, not yet in the state, and the "
-                    "next `pulumi up` without them adopts it",
-                    self,
-                )
             return image.id
 
         return pulumi.Output.from_input(asyncio.ensure_future(adopt())).apply(lambda i: i)

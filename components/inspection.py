@@ -14,9 +14,11 @@ host's file into its output (REFERENCE.md §4). So an image is only trusted afte
    declared as what it is.
 2. oslo's safety checks for the detected format (qcow2 backing/data file and unknown features,
    VMDK create type and extents, MBR sanity, ...); Glance makes none of them non-fatal by default.
-3. Only then does qemu-img itself read the metadata, always with ``-f``, under resource limits:
-   ``qemu-img info`` must agree there is no backing file, data file or unsafe VMDK create type
-   (what Glance's conversion plugin checks), and ``qemu-img check`` catches truncated or corrupt
+3. Only then does qemu-img itself read the metadata, always with ``-f``, under resource limits
+   (``qemu_img.limited_argv``): ``qemu-img info`` must agree there is no backing file, data file
+   or unsafe VMDK create type (what Glance's conversion plugin checks) and give a virtual size
+   within ``maxImageSize`` (a few KiB can declare terabytes, which a conversion to raw would
+   write and an upload would send), and ``qemu-img check`` catches truncated or corrupt
    metadata that oslo, which reads only headers, cannot see (qemu-img 7.2 catches truncated
    qcow2, vmdk, vhd and vhdx files this way). A truncated VDI, raw or ISO file looks sound to both,
    so the download's checksum remains the defence against truncation in transit.
@@ -25,15 +27,16 @@ host's file into its output (REFERENCE.md §4). So an image is only trusted afte
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from components.bounds import DEFAULT_MAX_IMAGE_BYTES, ImageTooLargeError, human_size
 from components.errors import CommunityImagesError
+from components.qemu_img import limited_argv, stderr_tail
 
 if TYPE_CHECKING:
     from oslo_utils.imageutils import format_inspector
@@ -69,21 +72,9 @@ _CHUNK_BYTES = 64 * 1024
 # space, no data at risk) and 63 is "this format has no check" (raw, vpc).
 _CHECK_OK_CODES = frozenset({0, 3, 63})
 
-# Crafted metadata can make qemu-img allocate or spin without bound (CVE-2015-5162), so Glance
-# runs it with an address-space and CPU cap; our cap on CPU is looser than Glance's 2 s because
-# `check` walks all metadata of multi-GB images. The limits are set in a small exec shim because
-# subprocess's preexec_fn is unsafe in a threaded program such as a Pulumi provider.
-_QEMU_IMG_ADDRESS_SPACE_BYTES = 1024**3
+# Looser than Glance's 2 s of CPU because `check` walks all metadata of multi-GB images.
 _QEMU_IMG_CPU_SECONDS = 60
 _QEMU_IMG_TIMEOUT_SECONDS = 300
-_LIMITED_EXEC = (
-    "import os, resource, sys\n"
-    "resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]),) * 2)\n"
-    "resource.setrlimit(resource.RLIMIT_CPU, (int(sys.argv[2]),) * 2)\n"
-    "os.execv(sys.argv[3], sys.argv[3:])\n"
-)
-
-_STDERR_TAIL_CHARS = 2000
 
 SUPPORTED_FORMATS = frozenset(QEMU_IMG_FORMATS)
 
@@ -96,28 +87,25 @@ class FormatMismatchError(UnsafeImageError):
     """The content is not in the declared format."""
 
 
-def qemu_img_executable() -> str:
-    """Absolute path of qemu-img, or a clear error when it is not installed."""
-    found = shutil.which("qemu-img")
-    if found is None:
-        raise FileNotFoundError("qemu-img not found on PATH (Debian/Ubuntu package qemu-utils)")
-    return found
+@dataclass(frozen=True)
+class InspectedImage:
+    format: str
+    """What oslo detected: the declared format, or ``gpt`` for a ``raw`` disk with a partition
+    table. Pass the declared format on to Glance and qemu-img, not this name."""
+    virtual_size: int
+    """Bytes of the disk it holds, as qemu-img reads it."""
 
 
-def stderr_tail(stderr: str) -> str:
-    """The end of a qemu-img error output, where the reason is, bounded for messages."""
-    return stderr.strip()[-_STDERR_TAIL_CHARS:]
-
-
-def inspect_image(name: str, path: Path, declared_format: str) -> str:
-    """Refuse `path` unless it safely is what `declared_format` (a Glance disk_format) says.
-
-    Returns the format oslo detected: the declared one, or ``gpt`` for a ``raw`` disk that has
-    a partition table. Pass the declared format on to Glance and qemu-img, not this name.
+def inspect_image(
+    name: str, path: Path, declared_format: str, *, max_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+) -> InspectedImage:
+    """Refuse `path` unless it safely is what `declared_format` (a Glance disk_format) says, and
+    its virtual size is at most `max_bytes`.
 
     Raises ValueError for a format we cannot inspect (Glance's ami/ari/aki/ploop included),
     FormatMismatchError when the content is another format, UnsafeImageError when it fails a
-    safety check or is truncated or corrupt, and OSError when the file cannot be read.
+    safety check or is truncated or corrupt, ImageTooLargeError when its virtual size is more
+    than `max_bytes`, and OSError when the file cannot be read.
     """
     if declared_format not in SUPPORTED_FORMATS:
         raise ValueError(
@@ -143,8 +131,8 @@ def inspect_image(name: str, path: Path, declared_format: str) -> str:
         raise UnsafeImageError(
             f"image {name!r}: truncated or invalid {detected} file: {exc}"
         ) from exc
-    _check_with_qemu_img(name, path, declared_format)
-    return detected
+    virtual_size = _check_with_qemu_img(name, path, declared_format, max_bytes)
+    return InspectedImage(detected, virtual_size)
 
 
 def _detect(name: str, path: Path) -> format_inspector.FileInspector:
@@ -170,7 +158,8 @@ def _detect(name: str, path: Path) -> format_inspector.FileInspector:
     return next(iter(matches.values()))
 
 
-def _check_with_qemu_img(name: str, path: Path, disk_format: str) -> None:
+def _check_with_qemu_img(name: str, path: Path, disk_format: str, max_bytes: int) -> int:
+    """The virtual size, once qemu-img found the image safe, within the bound, and sound."""
     qemu_format = QEMU_IMG_FORMATS[disk_format]
     # Absolute, so qemu-img cannot read a "json:" or "protocol:" prefix into the file name.
     target = str(path.resolve())
@@ -194,6 +183,14 @@ def _check_with_qemu_img(name: str, path: Path, disk_format: str) -> None:
         raise UnsafeImageError(
             f"image {name!r}: unsafe vmdk: create type {specific.get('create-type')!r}"
         )
+    # Before `check`, any conversion and any upload: a few KiB of qcow2 can declare 8 TiB.
+    virtual_size = int(details["virtual-size"])
+    if virtual_size > max_bytes:
+        raise ImageTooLargeError(
+            name,
+            f"its virtual size is {human_size(virtual_size)} ({virtual_size} bytes)",
+            max_bytes,
+        )
 
     # Only now: unlike `info`, `check` opens backing and data files (seen with qemu-img 7.2).
     check = _run_limited_qemu_img(name, "check", "-f", qemu_format, "--output=json", target)
@@ -202,22 +199,13 @@ def _check_with_qemu_img(name: str, path: Path, disk_format: str) -> None:
             f"image {name!r}: qemu-img check found the {disk_format} file corrupt or truncated"
             f" (exit {check.returncode}): {stderr_tail(check.stderr)}"
         )
+    return virtual_size
 
 
 def _run_limited_qemu_img(name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = [
-        sys.executable,
-        "-I",
-        "-c",
-        _LIMITED_EXEC,
-        str(_QEMU_IMG_ADDRESS_SPACE_BYTES),
-        str(_QEMU_IMG_CPU_SECONDS),
-        qemu_img_executable(),
-        *args,
-    ]
     try:
         return subprocess.run(
-            argv,
+            limited_argv(_QEMU_IMG_CPU_SECONDS, *args),
             capture_output=True,
             text=True,
             errors="replace",

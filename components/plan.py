@@ -64,7 +64,7 @@ def plan_image(
     leftovers = tuple(i for i in ours if i.pending or i.status in INCOMPLETE)
     complete = [i for i in ours if i not in leftovers]
     wanted = (disk_format, spec.container_format)
-    current = [i for i in complete if (i.disk_format, i.container_format) == wanted]
+    current = [i for i in complete if (i.disk_format, i.container_format or "bare") == wanted]
     replaced = tuple(i for i in complete if i not in current and i.status == "active")
     if len(current) > 1:
         raise several_ours(label, ownership.tag, current)

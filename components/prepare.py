@@ -5,25 +5,19 @@ from __future__ import annotations
 import errno
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from components.bounds import DEFAULT_MAX_IMAGE_BYTES, human_size
 from components.config import ImageSpec
 from components.convert import convert_image
 from components.errors import CommunityImagesError
-from components.fetch import fetch
+from components.fetch import Fetched, fetch
 from components.inspection import UnsafeImageError, inspect_image
+from components.urls import shown
 
 Say = Callable[[str], None]
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
 
 
 class DownloadProgress:
@@ -40,8 +34,8 @@ class DownloadProgress:
         if mark <= self._reported:
             return
         self._reported = mark
-        of = f" of {_size(total)} ({done * 100 // total}%)" if total else ""
-        self._say(f"{self._label}: downloaded {_size(done)}{of}")
+        of = f" of {human_size(total)} ({done * 100 // total}%)" if total else ""
+        self._say(f"{self._label}: downloaded {human_size(done)}{of}")
 
 
 @dataclass(frozen=True)
@@ -50,6 +44,9 @@ class Prepared:
     """The file to upload."""
     sha512: str | None
     """Its sha512 when it is the downloaded source byte for byte and the spec gives one."""
+    verified: Mapping[str, str] = field(default_factory=dict)
+    """Algorithm → hex digest of the source download, verified against the spec's checksum;
+    empty when the spec gives none. Only these may be recorded as the source's checksums."""
 
 
 class CacheFullError(CommunityImagesError):
@@ -57,16 +54,23 @@ class CacheFullError(CommunityImagesError):
 
 
 def prepare_image(
-    key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, say: Say
+    key: str,
+    spec: ImageSpec,
+    cache_dir: Path,
+    disk_format: str,
+    say: Say,
+    *,
+    max_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
 ) -> Prepared:
     """The file to upload for ``spec``, converted to ``disk_format`` when the source differs.
 
     The source is inspected before anything reads it as an image (here, or in convert_image
     before qemu-img runs): a qcow2 with a backing file would make qemu-img copy a host file
-    into the upload.
+    into the upload. ``max_bytes`` bounds the image's virtual size, and so what its download
+    and decompression may hold (ImageTooLargeError past it).
     """
     try:
-        return _prepare(key, spec, cache_dir, disk_format, say)
+        return _prepare(key, spec, cache_dir, disk_format, say, max_bytes)
     except CommunityImagesError as exc:
         # Both a write of the download and qemu-img's output report a full disk this way.
         if os.strerror(errno.ENOSPC) not in str(exc):
@@ -78,9 +82,11 @@ def prepare_image(
         ) from exc
 
 
-def _prepare(key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, say: Say) -> Prepared:
+def _prepare(
+    key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, say: Say, max_bytes: int
+) -> Prepared:
     label = f"{key} ({spec.name})"
-    say(f"{label}: fetching {spec.source_url}")
+    say(f"{label}: fetching {shown(spec.source_url)}")
     start = time.perf_counter()
     fetched = fetch(
         spec.name,
@@ -88,22 +94,23 @@ def _prepare(key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, say: 
         cache_dir / "downloads",
         spec.checksums,
         progress=DownloadProgress(label, say),
+        max_bytes=max_bytes,
     )
     if fetched.from_cache:
-        say(f"{label}: fetched {_size(fetched.size)} from the cache in {_since(start)} s")
+        say(f"{label}: fetched {human_size(fetched.size)} from the cache in {_since(start)} s")
     else:
         say(
-            f"{label}: fetched {_size(fetched.size)} in {_since(start)} s, "
+            f"{label}: fetched {human_size(fetched.size)} in {_since(start)} s, "
             f"hashing {fetched.hash_seconds:.2f} s"
         )
     try:
         if fetched.size == 0:
             raise UnsafeImageError(f"image {spec.name!r}: an empty file (0 bytes) is no image")
-        return _vetted(label, spec, fetched.path, fetched.decompressed, cache_dir, disk_format, say)
+        return _vetted(label, spec, fetched, cache_dir, disk_format, say, max_bytes)
     except UnsafeImageError as exc:
         fetched.discard()
         raise type(exc)(
-            f"{exc} (source: {spec.source_url}; removed from the cache, so the next run "
+            f"{exc} (source: {shown(spec.source_url)}; removed from the cache, so the next run "
             "downloads it again)"
         ) from exc
 
@@ -111,26 +118,33 @@ def _prepare(key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, say: 
 def _vetted(
     label: str,
     spec: ImageSpec,
-    path: Path,
-    decompressed: bool,
+    fetched: Fetched,
     cache_dir: Path,
     disk_format: str,
     say: Say,
+    max_bytes: int,
 ) -> Prepared:
     """The inspected source, or its inspected conversion."""
     start = time.perf_counter()
     if spec.source_disk_format == disk_format:
-        inspect_image(spec.name, path, spec.source_disk_format)
+        inspect_image(spec.name, fetched.path, spec.source_disk_format, max_bytes=max_bytes)
         say(f"{label}: inspected {spec.source_disk_format} in {_since(start)} s")
         # A decompressed download is not the bytes the checksums describe.
-        return Prepared(path, None if decompressed else spec.source_sha512)
+        sha512 = None if fetched.decompressed else fetched.verified.get("sha512")
+        return Prepared(fetched.path, sha512, fetched.verified)
     # convert_image inspects the source itself, before qemu-img ever reads it.
     say(f"{label}: converting {spec.source_disk_format} to {disk_format}")
     converted = convert_image(
-        spec.name, path, spec.source_disk_format, disk_format, cache_dir / "converted"
+        spec.name,
+        fetched.path,
+        spec.source_disk_format,
+        disk_format,
+        cache_dir / "converted",
+        fetched.content_id,
+        max_bytes=max_bytes,
     )
     say(f"{label}: converted to {disk_format}, inspection included, in {_since(start)} s")
-    return Prepared(converted, None)
+    return Prepared(converted, None, fetched.verified)
 
 
 def _since(start: float) -> str:

@@ -96,6 +96,8 @@ class Records:
                 ignore_changes=IGNORED_IMAGE_INPUTS,
                 retain_on_delete=self.retain_on_delete,
                 import_=import_id,
+                # What the provider reads back from Glance (a refresh, a lost state's adoption).
+                additional_secret_outputs=["properties"] if secret else None,
             ),
         )
         ImageProperties(

@@ -2,10 +2,12 @@
 
 Serves the files under one directory with Content-Length, single byte ranges (206/416), HEAD,
 ETag/If-Range, and a JSON-lines access log, so a test can prove that a download was resumed or
-that no request was made at all. A FaultPlan scripts failures per path: 5xx answers, or the
-headers of a full response followed by a connection cut after K bytes.
+that no request was made at all. A FaultPlan scripts failures per path: 5xx answers; the
+headers of a full response followed by a connection cut after K bytes, with byte ranges answered
+416 or ignored if asked; a body sent slowly, or without Content-Length; or a body
+gzip-compressed despite the client.
 
-    python demo/imageserver.py --root DIR --port P --log FILE [--pid-file F]
+    python -m demo.imageserver --root DIR --port P --log FILE [--pid-file F]
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import signal
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,49 +29,10 @@ from types import TracebackType
 from typing import Any, BinaryIO, Literal, Self
 from urllib.parse import unquote, urlsplit
 
+from demo.faults import Fault, FaultPlan
+
 CHUNK = 1 << 20
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-
-
-@dataclass
-class Fault:
-    remaining: int
-    status: int | None = None  # answer this instead of the file
-    cut_after: int | None = None  # or send full headers, then only this many body bytes
-    rate: int | None = None  # or send the body at this many bytes per second
-
-
-class FaultPlan:
-    """Failures to inject, per URL path, consumed in the order they were added."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: dict[str, list[Fault]] = {}
-
-    def fail(self, path: str, times: int = 1, status: int = 503) -> FaultPlan:
-        return self._add(path, Fault(times, status=status))
-
-    def truncate(self, path: str, after: int, times: int = 1) -> FaultPlan:
-        return self._add(path, Fault(times, cut_after=after))
-
-    def throttle(self, path: str, rate: int, times: int = 1) -> FaultPlan:
-        return self._add(path, Fault(times, rate=rate))
-
-    def _add(self, path: str, fault: Fault) -> FaultPlan:
-        with self._lock:
-            self._faults.setdefault("/" + path.lstrip("/"), []).append(fault)
-        return self
-
-    def take(self, path: str) -> Fault | None:
-        with self._lock:
-            queue = self._faults.get(path, [])
-            if not queue:
-                return None
-            fault = queue[0]
-            fault.remaining -= 1
-            if fault.remaining <= 0:
-                queue.pop(0)
-            return fault
 
 
 class _Server(ThreadingHTTPServer):
@@ -147,33 +110,47 @@ class _Handler(BaseHTTPRequestHandler):
         size = stat.st_size
         # The inode changes when a file is replaced by rename, even within one mtime tick.
         etag = f'"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{size:x}"'
+        if fault is not None and fault.gzip:
+            self._send_gzip(handle, body, answer)
+            return
+        ranges = "honour" if fault is None else fault.ranges
         start, end = 0, size - 1
         status = 200
-        if range_header and self.headers.get("If-Range", etag) == etag:
+        if range_header and ranges == "refuse":
+            parsed: tuple[int, int] | Literal["unsatisfiable"] | None = "unsatisfiable"
+        elif range_header and ranges == "honour" and self.headers.get("If-Range", etag) == etag:
             parsed = _parse_range(range_header, size)
-            if parsed == "unsatisfiable":
-                answer(416)
-                self.send_header("Content-Range", f"bytes */{size}")
-                self._empty_body()
-                return
-            if parsed is not None:
-                (start, end), status = parsed, 206
+        else:
+            parsed = None
+        if parsed == "unsatisfiable":
+            answer(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self._empty_body()
+            return
+        if parsed is not None:
+            (start, end), status = parsed, 206
         length = end - start + 1
         answer(status)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(length))
+        if fault is not None and fault.unsized:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", formatdate(stat.st_mtime, usegmt=True))
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.end_headers()
-        if not body:
-            return
+        if body:
+            handle.seek(start)
+            self._send_body(handle, length, fault)
+
+    def _send_body(self, handle: BinaryIO, length: int, fault: Fault | None) -> None:
         if fault is not None and fault.cut_after is not None:
             length = min(length, fault.cut_after)
             self.close_connection = True  # the client must see EOF before Content-Length
-        handle.seek(start)
         rate = fault.rate if fault is not None else None
         size = CHUNK if rate is None else max(1, min(CHUNK, rate // 20))
         try:
@@ -184,6 +161,24 @@ class _Handler(BaseHTTPRequestHandler):
                     time.sleep(len(chunk) / rate)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def _send_gzip(self, handle: BinaryIO, body: bool, answer: Callable[[int], None]) -> None:
+        # Compressed as it is sent, so the length is unknown: the body ends with the connection.
+        answer(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        if not body:
+            return
+        compressor = zlib.compressobj(wbits=31)  # 31: the gzip container
+        try:
+            while chunk := handle.read(CHUNK):
+                self.wfile.write(compressor.compress(chunk))
+            self.wfile.write(compressor.flush())
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _resolve(self, path: str) -> Path | None:
         candidate = (self.server.root / path.lstrip("/")).resolve()

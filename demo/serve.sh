@@ -7,7 +7,9 @@ running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
 case $action in
   start)
     running && exit 0
-    setsid nohup "${PYTHON:-python3}" "$(dirname "$0")/imageserver.py" --root "$dir/images" \
+    # A module of the checkout (it imports demo.faults), so run from its root on PYTHONPATH.
+    setsid nohup env PYTHONPATH="$(cd "$(dirname "$0")/.." && pwd)" "${PYTHON:-python3}" \
+      -m demo.imageserver --root "$dir/images" \
       --port "$port" --log "$dir/access.jsonl" --pid-file "$pid_file" \
       >"$dir/server.log" 2>&1 </dev/null &
     for _ in $(seq 50); do

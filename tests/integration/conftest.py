@@ -20,7 +20,7 @@ import pytest
 from openstack.connection import Connection
 from pulumi import automation as auto
 
-from components.component import owner_tag
+from components.ownership import owner_tag
 from demo.imageserver import RunningServer, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,9 +150,8 @@ class GlanceImages:
             name=name,
             disk_format="qcow2",
             container_format="bare",
-            visibility="community",
             allow_duplicates=True,
-            **attrs,
+            **{"visibility": "community", **attrs},
         )
         self.created.append((conn, image.id))
         with path.open("rb") as data:

@@ -186,7 +186,7 @@ def test_preview_script_previews_every_stack_and_fails_if_any_failed(
         "ok      good",
         "FAILED  missing",
         "FAILED  bad",
-    ]
+    ], result.stdout + result.stderr
     assert "no stacks/Pulumi.missing.yaml" in result.stderr
     assert "diskFormat: must be one of" in result.stdout + result.stderr
     # A typo creates nothing: no stack, and no config file with a fresh encryptionsalt.

@@ -20,7 +20,7 @@ import pytest
 from openstack.connection import Connection
 from pulumi import automation as auto
 
-from components.component import owner_tag
+from components.ownership import owner_tag
 from demo.imageserver import RunningServer
 from tests.integration.conftest import Stacks, make_qcow2, outputs, sha512_of
 

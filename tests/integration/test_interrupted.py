@@ -20,7 +20,7 @@ from openstack.connection import Connection
 from pulumi import automation as auto
 
 from bench.images import make_qcow2
-from components.component import owner_tag
+from components.ownership import owner_tag
 from components.plan import INCOMPLETE
 from demo.imageserver import RunningServer
 from tests.integration.conftest import ROOT, Stacks, outputs

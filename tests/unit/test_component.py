@@ -109,6 +109,7 @@ def glance_image(name: str, image_id: str, **overrides: Any) -> GlanceImage:
         "status": "active",
         "visibility": "community",
         "disk_format": "qcow2",
+        "container_format": "bare",
         "hash_value": "0" * 128,
         "hash_algo": "sha512",
         "tags": (),
@@ -271,16 +272,17 @@ def test_own_image_that_left_the_config_is_kept_in_the_stack(
     prepared = Prepare(tmp_path)
     settle(
         lambda: build(FakeGlance(old), {"kube_1_34": KUBE}, prepared),
-        lambda retired: assert_equal(retired, {"kube-133": "old-id"}),
+        lambda retired: assert_equal(retired, {"kube-133@raw/bare": "old-id"}),
     )
     assert prepared.calls == ["kube_1_34"]
-    image = mocks.images()["kube-133"].inputs
+    # Its name in the stack says its format, as it is not the site's: see the format change.
+    image = mocks.images()["kube-133@raw/bare"].inputs
     assert image["diskFormat"] == "raw"
     assert image["minDiskGb"] == 20
     assert "minRamMb" not in image
     assert image["tags"] == [TAG]
-    assert monitor.requests[IMAGE, "kube-133"].importId == "old-id"
-    assert mocks.properties()["kube-133"].inputs["retired"] is True
+    assert monitor.requests[IMAGE, "kube-133@raw/bare"].importId == "old-id"
+    assert mocks.properties()["kube-133@raw/bare"].inputs["retired"] is True
 
 
 def test_without_retain_on_delete_an_image_that_left_the_config_goes(
@@ -630,9 +632,7 @@ def test_a_format_change_uploads_a_new_image_and_keeps_the_old_as_retired(
     assert monitor.requests[IMAGE, "kube-134@qcow2/bare"].importId == "qcow2-id"
 
 
-def test_a_managed_image_whose_checksum_changed_stops_the_run(
-    mocks: Mocks, tmp_path: Path
-) -> None:
+def test_a_managed_image_whose_checksum_changed_stops_the_run(mocks: Mocks, tmp_path: Path) -> None:
     ours = glance_image("kube-134", "our-id", tags=(TAG,), disk_format="raw")
     ours = GlanceImage(**{**ours.__dict__, "source_sha512": "d" * 128})
     with pytest.raises(TrustError) as err:
@@ -690,6 +690,11 @@ def test_properties_from_a_secret_config_value_stay_secret(
         lambda: CommunityImages("images", cfg, catalog, glance, prepare=Prepare(tmp_path)),  # type: ignore[arg-type]
         lambda _: None,
     )
+    # Applied once the Image has adopted the image, which records what it reads, in clear.
+    (attrs,) = glance.created
+    assert "token" not in attrs
+    assert mocks.properties()["kube-134"].inputs["setAtUpload"] is False
+    assert "properties" in monitor.requests[IMAGE, "kube-134"].additionalSecretOutputs
     for typ in (IMAGE, PROPERTIES):
         properties = monitor.requests[typ, "kube-134"].object.fields["properties"]
         assert properties.struct_value.fields[pulumi.runtime.rpc._special_sig_key].string_value == (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
@@ -141,14 +142,58 @@ def test_fault_truncates_after_full_headers(server: RunningServer, faults: Fault
     connection.close()
 
 
+def test_fault_cuts_bodies_and_refuses_ranges(server: RunningServer, faults: FaultPlan) -> None:
+    faults.truncate("disk.img", after=1000, times=2, ranges="refuse")
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        get(server)
+    refused = get(server, Range="bytes=1000-")
+
+    assert refused.status_code == 416
+    assert refused.headers["Content-Range"] == f"bytes */{len(DATA)}"
+    assert get(server, Range="bytes=1000-").content == DATA[1000:]  # the faults are used up
+
+
+def test_fault_cuts_bodies_and_ignores_ranges(server: RunningServer, faults: FaultPlan) -> None:
+    faults.truncate("disk.img", after=1000, times=2, ranges="ignore")
+    for _ in range(2):
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            get(server, Range="bytes=1000-")
+
+    assert [entry["status"] for entry in server.entries] == [200, 200]
+    assert get(server, Range="bytes=1000-").status_code == 206
+
+
+def test_fault_sends_no_content_length(server: RunningServer, faults: FaultPlan) -> None:
+    faults.unsized("disk.img")
+    response = get(server)
+
+    assert "Content-Length" not in response.headers
+    assert response.headers["Connection"] == "close"
+    assert response.content == DATA
+
+
+def test_fault_sends_the_file_gzip_compressed(server: RunningServer, faults: FaultPlan) -> None:
+    faults.gzip("disk.img")
+    response = requests.get(
+        server.url + "/disk.img", headers={"Accept-Encoding": "identity"}, stream=True, timeout=10
+    )
+    raw = response.raw.read(decode_content=False)
+
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "Content-Length" not in response.headers
+    assert gzip.decompress(raw) == DATA
+    assert get(server).headers.get("Content-Encoding") is None
+
+
 def test_cli_serves_logs_and_removes_its_pid_file(root: Path, tmp_path: Path) -> None:
     log, pid_file = tmp_path / "cli.log", tmp_path / "server.pid"
-    script = Path(__file__).resolve().parents[2] / "demo" / "imageserver.py"
+    checkout = Path(__file__).resolve().parents[2]
     args = ["--root", str(root), "--log", str(log), "--port", "0", "--pid-file", str(pid_file)]
     process = subprocess.Popen(
-        [sys.executable, str(script), *args],
+        [sys.executable, "-m", "demo.imageserver", *args],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=checkout,
     )
     try:
         assert process.stdout is not None

@@ -3,11 +3,18 @@
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from oslo_utils.imageutils import format_inspector
 
-from components.inspection import FormatMismatchError, UnsafeImageError, inspect_image
+from components.bounds import ImageTooLargeError
+from components.inspection import (
+    FormatMismatchError,
+    InspectedImage,
+    UnsafeImageError,
+    inspect_image,
+)
 
 NAME = "debian-11-generic"
 
@@ -69,25 +76,25 @@ def test_accepts_image_in_declared_format(
     image = tmp_path / f"disk.{declared}"
     qemu_img("convert", "-f", "raw", "-O", qemu_format, *options, raw, image)
 
-    assert inspect_image(NAME, image, declared) == declared
+    assert inspect_image(NAME, image, declared).format == declared
 
 
 def test_accepts_raw(raw: Path) -> None:
-    assert inspect_image(NAME, raw, "raw") == "raw"
+    assert inspect_image(NAME, raw, "raw").format == "raw"
 
 
 @pytest.mark.parametrize("label", ["gpt", "dos"])
 def test_accepts_partitioned_raw_disk_declared_raw(raw: Path, label: str) -> None:
     partition(raw, f"label: {label}\nstart=64, type=L\n")
 
-    assert inspect_image(NAME, raw, "raw") == "gpt"
+    assert inspect_image(NAME, raw, "raw").format == "gpt"
 
 
 def test_accepts_iso(tmp_path: Path) -> None:
     iso = tmp_path / "cd.iso"
     write_iso(iso)
 
-    assert inspect_image(NAME, iso, "iso") == "iso"
+    assert inspect_image(NAME, iso, "iso").format == "iso"
 
 
 def test_accepts_bootable_iso_with_partition_table(tmp_path: Path) -> None:
@@ -96,7 +103,7 @@ def test_accepts_bootable_iso_with_partition_table(tmp_path: Path) -> None:
     # Like isohybrid images: an MBR in the ISO's unused system area.
     partition(iso, "label: dos\nstart=64, type=17\n")
 
-    assert inspect_image(NAME, iso, "iso") == "iso"
+    assert inspect_image(NAME, iso, "iso").format == "iso"
 
 
 def test_refuses_iso_declared_raw(tmp_path: Path) -> None:
@@ -200,3 +207,38 @@ def test_qemu_img_refuses_what_oslo_would_miss(
 def test_unknown_declared_format_is_a_clear_error(raw: Path) -> None:
     with refused(ValueError, "unsupported disk format 'ami'"):
         inspect_image(NAME, raw, "ami")
+
+
+def test_reports_the_virtual_size(raw: Path, qcow2: Path) -> None:
+    size = raw.stat().st_size
+
+    assert inspect_image(NAME, qcow2, "qcow2") == InspectedImage("qcow2", size)
+    assert inspect_image(NAME, raw, "raw", max_bytes=size) == InspectedImage("raw", size)
+
+
+@pytest.mark.parametrize("max_bytes", [None, 1 << 30])
+def test_a_small_file_declaring_a_huge_disk_is_refused_before_qemu_img_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_bytes: int | None
+) -> None:
+    image = tmp_path / "huge.qcow2"
+    qemu_img("create", "-f", "qcow2", image, "8T")
+    assert image.stat().st_size < 400 * 1024
+    started: list[list[str]] = []
+    real_run = subprocess.run
+
+    def recording_run(args: list[str], *more: Any, **options: Any) -> Any:
+        started.append(args)
+        return real_run(args, *more, **options)
+
+    monkeypatch.setattr(subprocess, "run", recording_run)
+    bound = {} if max_bytes is None else {"max_bytes": max_bytes}  # None: the default, 256 GiB
+
+    with pytest.raises(ImageTooLargeError) as caught:
+        inspect_image(NAME, image, "qcow2", **bound)
+
+    message = str(caught.value)
+    assert message.startswith(
+        f"image {NAME!r}: its virtual size is 8.0 TiB ({8 << 40} bytes); "
+        "community-images:maxImageSize allows "
+    )
+    assert [argv[argv.index("-f") - 1] for argv in started] == ["info"]

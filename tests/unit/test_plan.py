@@ -138,5 +138,5 @@ def test_a_managed_image_must_come_from_the_source_the_spec_names(
     if ok:
         assert plan(ours, spec=spec, fmt="raw").decision is Decision.MANAGE
     else:
-        with pytest.raises(TrustError, match="image kube_1_34 .* this stack's image ours"):
+        with pytest.raises(TrustError, match=r"image kube_1_34 .* this stack's image ours"):
             plan(ours, spec=spec, fmt="raw")

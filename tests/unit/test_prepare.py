@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from components.bounds import ImageTooLargeError
 from components.config import ImageSpec
 from components.fetch import Checksum
 from components.inspection import UnsafeImageError
 from components.prepare import prepare_image
+from tests.unit.served import Served
 
 
 def qemu_img(*args: str | Path) -> None:
@@ -68,3 +71,83 @@ def test_backing_file_is_refused_whatever_the_target(
         prepare_image("key", spec, tmp_path / "cache", target, lambda _: None)
     converted = tmp_path / "cache" / "converted"
     assert not converted.exists() or not any(p.suffix == f".{target}" for p in converted.iterdir())
+
+
+def test_only_the_verified_checksum_is_reported(clean_qcow2: Path, tmp_path: Path) -> None:
+    data = clean_qcow2.read_bytes()
+    sha256 = Checksum("sha256", hashlib.sha256(data).hexdigest())
+    sha512 = Checksum("sha512", hashlib.sha512(data).hexdigest())
+    cases = [
+        (ImageSpec(name="a", source_url=str(clean_qcow2), checksum=sha256), {"sha256": sha256}),
+        (
+            ImageSpec(
+                name="b", source_url=str(clean_qcow2), checksum=sha256, checksum_sha512=sha512
+            ),
+            {"sha512": sha512},
+        ),
+        (ImageSpec(name="c", source_url=str(clean_qcow2)), {}),
+    ]
+    for spec, verified in cases:
+        prepared = prepare_image("key", spec, tmp_path / "cache", "qcow2", lambda _: None)
+        assert prepared.verified == {a: c.hexdigest for a, c in verified.items()}
+        assert prepared.sha512 == (sha512.hexdigest if "sha512" in verified else None)
+
+
+def make_qcow2(path: Path, fill: bytes) -> bytes:
+    """A qcow2 of `fill` repeated to 1 MiB at `path`; returns the raw disk."""
+    raw = path.with_suffix(".raw")
+    raw.write_bytes((fill * (1 << 20))[: 1 << 20])
+    qemu_img("convert", "-f", "raw", "-O", "qcow2", raw, path)
+    return raw.read_bytes()
+
+
+def test_a_new_build_at_the_same_url_without_checksum_is_converted_anew(
+    served: Served, tmp_path: Path
+) -> None:
+    spec = ImageSpec(name="nightly", source_url=served.url("nightly.qcow2"))
+    cache = tmp_path / "cache"
+    first_disk = make_qcow2(served.root / "nightly.qcow2", b"first build ")
+    first = prepare_image("key", spec, cache, "raw", lambda _: None)
+    assert first.path.read_bytes() == first_disk
+    # The download cache of a checksum-less source only notices a new build once it is gone.
+    shutil.rmtree(cache / "downloads")
+    second_disk = make_qcow2(served.root / "nightly.qcow2", b"second build ")
+
+    second = prepare_image("key", spec, cache, "raw", lambda _: None)
+
+    assert second.path != first.path
+    assert second.path.read_bytes() == second_disk
+
+
+def test_a_huge_virtual_size_is_refused_before_conversion_and_stays_cached(
+    served: Served, tmp_path: Path
+) -> None:
+    qemu_img("create", "-f", "qcow2", served.root / "huge.qcow2", "8T")
+    spec = ImageSpec(name="huge", source_url=served.url("huge.qcow2"))
+
+    for _ in range(2):
+        with pytest.raises(ImageTooLargeError) as caught:
+            prepare_image("key", spec, tmp_path / "cache", "raw", lambda _: None, max_bytes=1 << 30)
+        assert str(caught.value).startswith(
+            f"image 'huge': its virtual size is 8.0 TiB ({8 << 40} bytes); "
+            "community-images:maxImageSize allows 1.0 GiB of virtual size"
+        )
+
+    assert [entry["path"] for entry in served.requests()] == ["/huge.qcow2"]  # verified, kept
+    assert not list((tmp_path / "cache" / "converted").glob("*.raw"))
+
+
+def test_what_is_said_shows_no_secret_of_the_url(
+    served: Served, clean_qcow2: Path, tmp_path: Path
+) -> None:
+    shutil.copy(clean_qcow2, served.root / "clean.qcow2")
+    url = served.url("clean.qcow2").replace("//", "//user:hunter2@") + "?sig=s3cr3t"
+    said: list[str] = []
+
+    prepare_image("key", ImageSpec(name="clean", source_url=url), tmp_path, "qcow2", said.append)
+
+    assert said[0] == f"key (clean): fetching {served.url('clean.qcow2')}"
+    cache_files = [p.read_text() for p in tmp_path.rglob("*.json")]
+    assert cache_files
+    for text in [*said, *cache_files]:
+        assert "hunter2" not in text and "s3cr3t" not in text

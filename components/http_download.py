@@ -1,0 +1,267 @@
+"""One HTTP(S) download into a ``.part`` file, resumed with ``Range``, and bounded in every way a
+server could stretch it.
+
+A server can keep a download going for ever without ever failing outright: by ending the body
+short and answering the resume with 416, or ignoring ``Range``, so that every attempt starts
+again from zero; by trickling bytes; by sending an endless body. So, besides ``retries``:
+
+- the count of consecutive failures resets only when an attempt gets past the most bytes the
+  download ever held (its high-water mark): a restart that gets as far as the last cut did not
+  progress;
+- ``max_attempts`` caps the attempts of one download, progress or not, and ``deadline`` its time;
+- an attempt receiving less than ``min_rate`` bytes/s over ``rate_window`` seconds fails as
+  stalled, and a stalled attempt does not count as progress either;
+- the bytes held are capped by the image size bound (``bounds.file_size_limit``).
+
+Each way out is a FetchError (an ImageTooLargeError for the size) naming the image and the bound.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+import urllib3
+
+from components.bounds import ImageTooLargeError, file_size_limit, human_size
+from components.checksums import Hashes
+from components.fetch_errors import FetchError
+from components.files import CHUNK
+from components.progress import Reporter
+from components.urls import shown
+
+MAX_BACKOFF = 60.0
+# 20 GiB at 1 MiB/s takes 5.7 h: longer than that, a download is not going to end well.
+DEADLINE_SECONDS = 6 * 3600.0
+# A 20 GiB image at this rate would still take 3.6 days: anything slower is no download.
+MIN_RATE = 64 * 1024
+RATE_WINDOW_SECONDS = 60.0
+
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+|\*)")
+
+
+@dataclass(frozen=True)
+class DownloadBounds:
+    retries: int = 5
+    """Consecutive failed attempts that got no further than any attempt before them."""
+    max_attempts: int = 20
+    deadline: float = DEADLINE_SECONDS
+    """Seconds one download may take, all attempts and waits included."""
+    min_rate: float = MIN_RATE
+    """Bytes per second an attempt must receive, averaged over each ``rate_window``."""
+    rate_window: float = RATE_WINDOW_SECONDS
+    backoff: float = 1.0
+    """Seconds before the first retry, doubling with each consecutive failure."""
+    timeout: float = 60.0
+    """Seconds to connect, and of silence while reading."""
+
+
+DEFAULT_BOUNDS = DownloadBounds()
+
+
+class _Transient(Exception):
+    """A failure worth another attempt: 5xx, 408, 429, or a body shorter than announced."""
+
+
+class _Stalled(_Transient):
+    """Bytes arrive, but too slowly for the download ever to end."""
+
+
+_RETRYABLE = (
+    _Transient,
+    requests.ConnectionError,
+    requests.Timeout,
+    # What reading the body raises: a cut connection, a read timeout.
+    urllib3.exceptions.HTTPError,
+)
+
+
+def download(
+    name: str,
+    url: str,
+    part: Path,
+    report: Reporter,
+    session: requests.Session | None,
+    algorithms: Sequence[str],
+    bounds: DownloadBounds,
+    max_bytes: int,
+    resume: bool,
+) -> Hashes:
+    """Download ``url`` into ``part``, hashing it; ``resume`` continues a ``part`` left before."""
+    http = HttpDownload(
+        name, url, part, report, session or requests.Session(), algorithms, bounds, max_bytes
+    )
+    try:
+        if resume and part.is_file():
+            http.adopt_part()
+        else:
+            part.unlink(missing_ok=True)
+        http.run()
+    finally:
+        if session is None:
+            http.session.close()
+    report(http.hashes.size, http.total, final=True)
+    return http.hashes
+
+
+class HttpDownload:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        part: Path,
+        report: Reporter,
+        session: requests.Session,
+        algorithms: Sequence[str],
+        bounds: DownloadBounds,
+        max_bytes: int,
+    ) -> None:
+        self.name, self.url, self.part, self.report = name, url, part, report
+        self.session, self.algorithms, self.bounds = session, algorithms, bounds
+        self.max_bytes = max_bytes
+        self.limit = file_size_limit(max_bytes)
+        self.hashes = Hashes(algorithms)
+        self.total: int | None = None
+        self.validator: str | None = None  # ETag or Last-Modified, for If-Range
+        self._deadline = time.monotonic() + bounds.deadline
+
+    def adopt_part(self) -> None:
+        """Hash what an earlier run left, so that the checksums cover the whole file."""
+        with self.part.open("rb") as existing:
+            while chunk := existing.read(CHUNK):
+                self.hashes.update(chunk)
+        if self.hashes.size > self.limit:
+            raise self._too_large(f"the download left by an earlier run holds {self.hashes.size}")
+
+    def run(self) -> None:
+        failures, high_water, attempt = 0, self.hashes.size, 0
+        while True:
+            attempt += 1
+            try:
+                self._attempt()
+                return
+            except requests.exceptions.SSLError as exc:
+                raise self._error(str(exc)) from exc  # retrying will not help
+            except _RETRYABLE as exc:
+                progressed = self.hashes.size > high_water and not isinstance(exc, _Stalled)
+                high_water = max(high_water, self.hashes.size)
+                failures = 1 if progressed else failures + 1
+                self._wait_for_retry(attempt, failures, exc)
+            except requests.RequestException as exc:
+                raise self._error(str(exc)) from exc
+
+    def _wait_for_retry(self, attempt: int, failures: int, exc: Exception) -> None:
+        bounds = self.bounds
+        if failures > bounds.retries:
+            raise self._error(
+                f"giving up after {failures} failed attempts in a row without progress: {exc}"
+            ) from exc
+        if attempt >= bounds.max_attempts:
+            raise self._error(
+                f"giving up after {attempt} attempts, the most one download makes: {exc}"
+            ) from exc
+        delay = min(bounds.backoff * 2 ** (failures - 1), MAX_BACKOFF)
+        if time.monotonic() + delay >= self._deadline:
+            raise self._past_deadline(f"; the last attempt failed: {exc}") from exc
+        time.sleep(delay)
+
+    def _attempt(self) -> None:
+        offset = self.hashes.size
+        # Identity encoding: a content-coded body is not the file the checksums describe.
+        headers = {"Accept-Encoding": "identity"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            if self.validator:
+                headers["If-Range"] = self.validator
+        timeout = self.bounds.timeout
+        with self.session.get(self.url, headers=headers, stream=True, timeout=timeout) as resp:
+            self._accept(resp, offset)
+            self._receive(resp)
+        if self.total is not None and self.hashes.size != self.total:
+            raise _Transient(f"connection closed after {self.hashes.size} of {self.total} bytes")
+
+    def _accept(self, resp: requests.Response, offset: int) -> None:
+        """Check the response's status and headers, restarting when it is not the rest of the
+        ``.part``; learn the total size and the validator for the next ``If-Range``."""
+        status = resp.status_code
+        if status >= 500 or status in (408, 429):
+            raise _Transient(f"HTTP {status} {resp.reason}")
+        if status == 416 and offset:
+            self._restart()  # the .part is not a prefix of what the server has now
+            raise _Transient(f"HTTP 416 for bytes={offset}-")
+        if status == 206:
+            match = _CONTENT_RANGE.fullmatch(resp.headers.get("Content-Range", ""))
+            if match is None or int(match.group(1)) != offset:
+                self._restart()
+                raise _Transient(f"unusable Content-Range for bytes={offset}-")
+            self.total = None if match.group(2) == "*" else int(match.group(2))
+        elif status == 200:
+            if offset:
+                self._restart()  # Range ignored, or If-Range found the file changed
+            length = resp.headers.get("Content-Length")
+            self.total = int(length) if length and length.isdigit() else None
+        else:
+            raise self._error(f"HTTP {status} {resp.reason}")
+        encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            raise self._error(
+                f"the server sent the file with Content-Encoding {encoding} although the request "
+                "asked for identity, so the bytes received are not the image's; have it served "
+                "as it is (no compression for this file on the server), or use another source"
+            )
+        if self.total is not None and self.total > self.limit:
+            raise self._too_large(f"the server announces {self.total}")
+        etag = resp.headers.get("ETag")
+        strong_etag = etag if etag and not etag.startswith("W/") else None
+        self.validator = strong_etag or resp.headers.get("Last-Modified")
+
+    def _receive(self, resp: requests.Response) -> None:
+        bounds = self.bounds
+        window_start, window_bytes = time.monotonic(), 0
+        with self.part.open("ab") as out:
+            # read1 returns what has arrived: a read of a fixed size waits until it is all there,
+            # so a trickle could hold one read, and every check between reads, for days.
+            while chunk := resp.raw.read1(CHUNK, decode_content=False):
+                out.write(chunk)
+                self.hashes.update(chunk)
+                self.report(self.hashes.size, self.total)
+                if self.hashes.size > self.limit:
+                    raise self._too_large(f"the download grew past {self.limit}")
+                now = time.monotonic()
+                if now >= self._deadline:
+                    raise self._past_deadline("")
+                window_bytes += len(chunk)
+                elapsed = now - window_start
+                if elapsed >= bounds.rate_window:
+                    if window_bytes < bounds.min_rate * elapsed:
+                        raise _Stalled(
+                            f"stalled: {window_bytes} bytes in {elapsed:.1f} s, less than the "
+                            f"minimum rate of {human_size(bounds.min_rate)}/s"
+                        )
+                    window_start, window_bytes = now, 0
+
+    def _restart(self) -> None:
+        self.part.unlink(missing_ok=True)
+        self.hashes = Hashes(self.algorithms)
+
+    def _error(self, reason: str) -> FetchError:
+        return FetchError(self.name, self.url, reason)
+
+    def _past_deadline(self, detail: str) -> FetchError:
+        return self._error(
+            f"not finished within {self.bounds.deadline:g} s, the most one download may take, "
+            f"with {self.hashes.size} bytes received{detail}"
+        )
+
+    def _too_large(self, what: str) -> ImageTooLargeError:
+        self.part.unlink(missing_ok=True)
+        return ImageTooLargeError(
+            self.name,
+            f"{what} bytes from {shown(self.url)}, more than any image within the bound takes "
+            f"({self.limit} bytes); the download was stopped and removed",
+            self.max_bytes,
+        )
