@@ -1,7 +1,7 @@
 """A fresh deploy against the local cloud, next to the plain flow and Glance's floor, in one run.
 
     venv/bin/python -m bench.deploy_bench [--sets 4x256,16x64] [--targets raw,qcow2]
-                                          [--small-mib 16]
+                                          [--small-mib 16] [--method upload|auto]
 
 Needs the local cloud (make devcloud) and the toolchain (make tools). For each set of N images
 of M MiB (random content, qcow2 sources served on 127.0.0.1) and each target format:
@@ -9,6 +9,8 @@ of M MiB (random content, qcow2 sources served on 127.0.0.1) and each target for
 - plain: one image after another, download + sha256, ``qemu-img convert`` when the target
   differs, openstacksdk upload: what a script would do;
 - floor: the same final files uploaded to Glance all at once: Glance's own ingest time;
+- web-download floor (``--method auto``, qcow2 target): the same sources imported by Glance with
+  web-download, all at once;
 - empty: ``pulumi up`` and ``pulumi preview`` of a Python program that declares nothing;
 - fresh / no-op / preview: this project's ``pulumi up`` from an empty cache, then again, then
   ``pulumi preview``; peak RSS of the whole ``pulumi up`` process tree; and per-phase times
@@ -45,6 +47,8 @@ import requests
 from openstack.connection import Connection
 
 from bench.images import MiB, make_qcow2
+from bench.web_download_floor import bytes_by_agent
+from bench.web_download_floor import floor as web_download_floor
 from demo.imageserver import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +75,8 @@ class Run:
     peak_rss_mib: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     cpu: Cpu = field(default_factory=Cpu)
+    moved: dict[str, int] = field(default_factory=dict)
+    """Image bytes served during the run, by User-Agent (python-requests: this program)."""
 
 
 def _tree_total(roots: list[int], value: Callable[[list[str]], int]) -> int:
@@ -315,7 +321,13 @@ def workdir() -> Iterator[Path]:
 
 
 def measure(
-    conn: Connection, pulumi: Pulumi, work: Path, count: int, mib: int, target: str
+    conn: Connection,
+    pulumi: Pulumi,
+    work: Path,
+    count: int,
+    mib: int,
+    target: str,
+    method: str = "upload",
 ) -> dict[str, Run]:
     tag = uuid.uuid4().hex[:6]
     served = work / f"served-{tag}"
@@ -339,6 +351,12 @@ def measure(
             created += ids
             results["floor"].seconds = seconds
             shutil.rmtree(scratch)
+            if method != "upload" and target == "qcow2":
+                results["web-download floor"] = Run(0.0)
+                with measured_cpu(results["web-download floor"].cpu):
+                    seconds, ids = web_download_floor(conn, urls)
+                created += ids
+                results["web-download floor"].seconds = seconds
 
             empty = empty_project(work / f"e-{tag}")
             pulumi.run(empty, "stack", "init", tag)
@@ -359,12 +377,15 @@ def measure(
                     "community-images:diskFormat": target,
                     "community-images:cacheDir": str(work / f"cache-{tag}"),
                     "community-images:retainOnDelete": False,
+                    "community-images:importMethod": method,
                 },
             )
             pulumi.run(project, "stack", "init", tag)
             events = work / f"events-{tag}.jsonl"
+            before = len(server.entries)
             fresh = pulumi.run(project, "up", "--yes", "--stack", tag, events=events)
             fresh.phases = phases(events)
+            fresh.moved = bytes_by_agent(server.entries[before:], paths)
             results["fresh up"] = fresh
             results["no-op up"] = pulumi.run(project, "up", "--yes", "--stack", tag)
             results["preview"] = pulumi.run(project, "preview", "--stack", tag)
@@ -405,6 +426,13 @@ def report(label: str, r: dict[str, Run]) -> None:
     print(f"| fresh / (floor + empty up) | {fresh / (floor_s + empty_up):.2f} | ≤ 1.3 |")
     print(f"| no-op up / empty up | {r['no-op up'].seconds / empty_up:.2f} | ≤ 1.5 |")
     print(f"| preview / empty preview | {r['preview'].seconds / empty_pre:.2f} | ≤ 1.5 |")
+    if "web-download floor" in r:
+        wd = r["web-download floor"].seconds
+        print(
+            f"| fresh / (web-download floor + empty up) | {fresh / (wd + empty_up):.2f} | ≤ 1.3 |"
+        )
+    moved = ", ".join(f"{agent} {n / MiB:.1f} MiB" for agent, n in r["fresh up"].moved.items())
+    print(f"\nImage bytes served during the fresh up, by User-Agent: {moved}")
     print("\n| phase of the fresh up (summed over images) | seconds |\n|---|---|")
     for phase, seconds in sorted(r["fresh up"].phases.items()):
         print(f"| {phase} | {seconds:.2f} |")
@@ -415,6 +443,7 @@ def main() -> None:
     parser.add_argument("--sets", default="4x256,16x64")
     parser.add_argument("--targets", default="raw,qcow2")
     parser.add_argument("--small-mib", type=int, default=16)
+    parser.add_argument("--method", default="upload", choices=("upload", "auto"))
     args = parser.parse_args()
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(ROOT / ".devcloud" / "clouds.yaml")
     conn = openstack.connect(cloud="devcloud")
@@ -429,7 +458,7 @@ def main() -> None:
         for target in args.targets.split(","):
             for item in sets:
                 count, mib = (int(x) for x in item.split("x"))
-                results = measure(conn, pulumi, work, count, mib, target)
+                results = measure(conn, pulumi, work, count, mib, target, args.method)
                 fresh_by[item, target] = results["fresh up"]
                 report(f"{count} x {mib} MiB, target {target}", results)
         small = measure(conn, pulumi, work, 1, args.small_mib, "raw")["fresh up"]

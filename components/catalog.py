@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components.arrival import WEB_DOWNLOAD, web_download_problem
 from components.config import ConfigError, ImageSpec, SiteConfig, check_unique_names
 from components.manifest import load_manifest, specs_from_manifest
 
@@ -36,6 +37,7 @@ def build_catalog(
     for key in cfg.custom_image_ids:
         entries.pop(key, None)
     problems = check_unique_names({k: (path, spec.name) for k, (path, spec) in entries.items()})
+    problems += _web_download_problems(cfg, entries)
     if problems:
         raise ConfigError(problems)
     return Catalog(
@@ -43,3 +45,20 @@ def build_catalog(
         custom_ids=dict(cfg.custom_image_ids),
         origins={k: path for k, (path, _) in entries.items()},
     )
+
+
+def _web_download_problems(
+    cfg: SiteConfig, entries: Mapping[str, tuple[str, ImageSpec]]
+) -> list[str]:
+    """``web-download`` (not ``auto``) for an image Glance cannot fetch and have verified."""
+    problems = []
+    for key, (path, spec) in entries.items():
+        if (spec.import_method or cfg.import_method) != WEB_DOWNLOAD:
+            continue
+        problem = web_download_problem(spec, cfg.disk_format)
+        if problem is not None:
+            where = f"{path}.importMethod" if spec.import_method else f"importMethod (image {key})"
+            problems.append(
+                f"{where}: web-download cannot bring this image, as {problem}; use auto or upload"
+            )
+    return problems

@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pulumi
 
+from components.arrival import Job
+from components.arrivals import Arrivals
 from components.catalog import Catalog
 from components.config import SiteConfig
 from components.glance import Glance, GlanceError, GlanceImage
-from components.marks import SOURCE_CHECKSUM_PROPERTIES
 from components.ownership import Ownership, owner_tag
 from components.plan import Decision, Plan, plan_image, retired_images, several_ours
-from components.prepare import Prepared, prepare_image
+from components.prepare import prepare_image
 from components.records import ImageArgs, Records, resource_name
 from components.summaries import custom_summary, image_summary, kubernetes_images
-from components.upload import upload_image
-
-Prepare = Callable[..., Prepared]
+from components.via_upload import Prepare
 
 
 def image_properties(cfg: SiteConfig, plan: Plan) -> dict[str, str]:
@@ -30,15 +26,6 @@ def image_properties(cfg: SiteConfig, plan: Plan) -> dict[str, str]:
     properties = dict(cfg.custom_properties)
     properties.update(plan.spec.properties)
     return properties
-
-
-def upload_record(ready: Prepared) -> dict[str, str]:
-    """The source checksums verified while preparing the file, recorded on the new image."""
-    return {
-        SOURCE_CHECKSUM_PROPERTIES[algorithm]: digest
-        for algorithm, digest in ready.verified.items()
-        if algorithm in SOURCE_CHECKSUM_PROPERTIES
-    }
 
 
 class CommunityImages(pulumi.ComponentResource):
@@ -59,12 +46,12 @@ class CommunityImages(pulumi.ComponentResource):
         super().__init__("community-images:index:CommunityImages", name, None, opts)
         self._cfg = cfg
         self._glance = glance
-        self._prepare = prepare
         self._origins = catalog.origins
         tag = owner_tag(pulumi.get_project(), pulumi.get_stack())
         names = {spec.name for spec in catalog.specs.values()}
         found = glance.find(names)
         owned = glance.owned(tag)
+        _merge_by_name(found, owned)
         self._ownership = Ownership(glance.project_id, tag, cfg.trusted_image_owners)
         self._records = Records(self, tag, glance.cloud, cfg.retain_on_delete)
         self._report_forged([*owned, *(i for images in found.values() for i in images)])
@@ -87,10 +74,10 @@ class CommunityImages(pulumi.ComponentResource):
             for key, image_id in catalog.custom_ids.items()
         }
         ids: dict[str, Any] = dict(catalog.custom_ids)
-        slots = _Slots(cfg.parallel)
+        self._arrivals = Arrivals(cfg, glance, prepare)
         for plan in plans:
-            ids[plan.key], summaries[plan.key] = self._declare(plan, slots)
-        slots.pool.shutdown(wait=False)
+            ids[plan.key], summaries[plan.key] = self._declare(plan)
+        self._arrivals.shutdown()
         retired_ids = self._retired(kept)
 
         self.image_ids = pulumi.Output.from_input(ids)
@@ -167,14 +154,18 @@ class CommunityImages(pulumi.ComponentResource):
         except GlanceError as exc:
             pulumi.log.warn(f"{label}: cannot delete it ({exc}); it stays in Glance", self)
 
-    def _declare(self, plan: Plan, slots: _Slots) -> tuple[Any, dict[str, Any]]:
+    def _declare(self, plan: Plan) -> tuple[Any, dict[str, Any]]:
         """The image's ID in Glance (an Output once it has a record in the stack) and summary."""
         cfg, spec = self._cfg, plan.spec
         if plan.decision is Decision.REUSE:
             existing = plan.existing
             assert existing is not None
             summary = image_summary(
-                plan, existing.id, existing.disk_format or cfg.disk_format, existing.visibility
+                plan,
+                existing.id,
+                existing.disk_format or cfg.disk_format,
+                existing.visibility,
+                None,
             )
             return existing.id, summary
         visibility = spec.visibility or cfg.default_visibility
@@ -189,81 +180,65 @@ class CommunityImages(pulumi.ComponentResource):
         properties = image_properties(cfg, plan)
         secret = self._secret(plan.key)
         if plan.decision is Decision.CREATE and not pulumi.runtime.is_dry_run():
-            image_id: Any = self._uploaded(plan, args, properties, secret, slots)
+            image_id, via = self._arrived(plan, args, properties, secret)
         else:
             existing_id = plan.existing.id if plan.existing else None
             image_id = self._records.image(args, properties, existing_id, secret=secret).id
-        return image_id, image_summary(plan, image_id, cfg.disk_format, visibility)
+            via = plan.existing.via if plan.existing else None
+        return image_id, image_summary(plan, image_id, cfg.disk_format, visibility, via)
 
     def _secret(self, key: str) -> bool:
         """Whether the image's properties come from a config value set as a secret."""
         origin = self._origins.get(key, "").split(".", 1)[0]
         return bool({origin, "customProperties"} & self._cfg.secret_keys)
 
-    def _uploaded(
-        self,
-        plan: Plan,
-        args: ImageArgs,
-        properties: dict[str, str],
-        secret: bool,
-        slots: _Slots,
-    ) -> pulumi.Output[str]:
-        """The ID of a new image: prepared and uploaded in ``slots`` (so each upload starts as
-        soon as its file is ready, while other images still download), then adopted by its
-        Image."""
+    def _arrived(
+        self, plan: Plan, args: ImageArgs, properties: dict[str, str], secret: bool
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """The ID of a new image, and how it came: brought in while other images still
+        download (``Arrivals``), then adopted by its Image."""
         loop = asyncio.get_event_loop()
-        spec, cfg = plan.spec, self._cfg
+        spec = plan.spec
 
         def say(message: str) -> None:
             loop.call_soon_threadsafe(pulumi.log.info, message, self)
 
-        def make() -> str:
-            with slots.preparing:
-                ready = self._prepare(
-                    plan.key, spec, cfg.cache_dir, args.disk_format, say,
-                    max_bytes=cfg.max_image_bytes,
-                )  # fmt: skip
-            with slots.uploading:
-                say(f"{plan.key} ({spec.name}): uploading")
-                start = time.perf_counter()
-                attrs = {
-                    "name": spec.name,
-                    "disk_format": args.disk_format,
-                    "container_format": args.container_format,
-                    "visibility": args.visibility,
-                    "tags": [self._ownership.tag],
-                    "min_disk": args.min_disk_gb or 0,
-                    "min_ram": args.min_ram_mb or 0,
-                    # Secret ones are applied by ImageProperties once the Image has adopted the
-                    # image: an import records what it reads from Glance, in clear.
-                    **({} if secret else properties),
-                    **upload_record(ready),
-                }
-                image_id = upload_image(
-                    self._glance, attrs, ready.path, ready.sha512, list(plan.leftovers), say
-                )
-            say(f"{plan.key} ({spec.name}): uploaded in {time.perf_counter() - start:.2f} s")
-            return image_id
-
-        uploaded = loop.run_in_executor(slots.pool, make)
+        attrs = {
+            "name": spec.name,
+            "disk_format": args.disk_format,
+            "container_format": args.container_format,
+            "visibility": args.visibility,
+            "tags": [self._ownership.tag],
+            "min_disk": args.min_disk_gb or 0,
+            "min_ram": args.min_ram_mb or 0,
+            # Secret ones are applied by ImageProperties once the Image has adopted the image:
+            # an import records what it reads from Glance, in clear.
+            **({} if secret else properties),
+        }
+        job = Job(plan.key, spec, attrs, list(plan.leftovers))
+        arrived = loop.run_in_executor(self._arrivals.slots.pool, self._arrivals.arrive, job, say)
 
         async def adopt() -> pulumi.Output[str]:
+            image_id, _ = await arrived
             image = self._records.image(
-                args, properties, await uploaded, set_at_upload=not secret, secret=secret
+                args, properties, image_id, set_at_upload=not secret, secret=secret
             )
             return image.id
 
-        return pulumi.Output.from_input(asyncio.ensure_future(adopt())).apply(lambda i: i)
+        async def via() -> str:
+            return (await arrived)[1]
+
+        image_id = pulumi.Output.from_input(asyncio.ensure_future(adopt())).apply(lambda i: i)
+        return image_id, pulumi.Output.from_input(asyncio.ensure_future(via()))
 
 
-class _Slots:
-    """``parallel`` images at a time preparing and as many uploading: an image waiting for an
-    upload slot does not hold up the downloads behind it."""
-
-    def __init__(self, parallel: int) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=2 * parallel, thread_name_prefix="image")
-        self.preparing = threading.BoundedSemaphore(parallel)
-        self.uploading = threading.BoundedSemaphore(parallel)
+def _merge_by_name(found: dict[str, list[GlanceImage]], owned: list[GlanceImage]) -> None:
+    """Adds this stack's hidden images (an import in progress), which a lookup by name leaves
+    out, to the images of their name."""
+    for image in owned:
+        images = found.get(image.name)
+        if images is not None and all(i.id != image.id for i in images):
+            images.append(image)
 
 
 def _custom_image(glance: Glance, key: str, image_id: str) -> GlanceImage:

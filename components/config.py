@@ -17,6 +17,7 @@ from typing import Any
 from components.bounds import DEFAULT_MAX_IMAGE_GIB
 from components.specs import (
     DISK_FORMATS,
+    IMPORT_METHODS,
     KEY_RE,
     KEY_RULE,
     VISIBILITIES,
@@ -35,6 +36,10 @@ from components.values import (
     kind,
     string,
 )
+
+# Seconds an import by Glance may copy nothing new: a cloud whose Glance cannot reach the
+# internet must not cost half an hour per image before the program falls back to uploading.
+DEFAULT_IMPORT_TIMEOUT = 120
 
 DEFAULT_AZIMUTH_IMAGES_REPO = "https://github.com/azimuth-cloud/azimuth-images"
 DEFAULT_AZIMUTH_IMAGES_VERSION = "0.34.0"
@@ -57,6 +62,8 @@ class SiteConfig:
     custom_image_ids: Mapping[str, str] = field(default_factory=dict)
     trusted_image_owners: frozenset[str] = frozenset()
     max_image_gib: int = DEFAULT_MAX_IMAGE_GIB
+    import_method: str = "upload"
+    import_timeout: int = DEFAULT_IMPORT_TIMEOUT
     secret_keys: frozenset[str] = frozenset()
     """Keys set with ``pulumi config set --secret`` (or holding a secret value): what comes
     from them stays secret in the state."""
@@ -104,6 +111,8 @@ CONFIG_KEYS = (
     "customImageIds",
     "trustedImageOwners",
     "maxImageSize",
+    "importMethod",
+    "importTimeout",
 )
 
 
@@ -120,6 +129,7 @@ _JSON_KEYS = {
     "customImageIds",
     "trustedImageOwners",
     "maxImageSize",
+    "importTimeout",
 }
 
 
@@ -178,6 +188,8 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
     custom_ids = _custom_image_ids(raw.get("customImageIds", {}), problems)
     trusted = _project_ids(raw.get("trustedImageOwners", []), "trustedImageOwners", problems)
     max_gib = integer(raw, "maxImageSize", DEFAULT_MAX_IMAGE_GIB, problems, minimum=1)
+    import_method = choice(raw, "importMethod", IMPORT_METHODS, "upload", problems)
+    import_timeout = integer(raw, "importTimeout", DEFAULT_IMPORT_TIMEOUT, problems, minimum=1)
     if problems.items:
         raise ConfigError(problems.items)
     return SiteConfig(
@@ -196,6 +208,8 @@ def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset
         custom_image_ids=custom_ids,
         trusted_image_owners=trusted,
         max_image_gib=max_gib or DEFAULT_MAX_IMAGE_GIB,
+        import_method=import_method or "upload",
+        import_timeout=import_timeout or DEFAULT_IMPORT_TIMEOUT,
         secret_keys=secret_keys,
     )
 

@@ -19,6 +19,7 @@ from components.marks import (
     SOURCE_CHECKSUM_PROPERTIES,
     SOURCE_SHA512_PROPERTY,
     UPLOAD_RECORD_PROPERTIES,
+    VIA_PROPERTY,
 )
 
 
@@ -57,6 +58,8 @@ class GlanceImage:
     source_sha256: str | None = None
     pending: bool = False
     """Created by this program's upload and never published: see PENDING_PROPERTY."""
+    via: str | None = None
+    """How this program brought it into Glance, if it recorded that (VIA_PROPERTY)."""
 
     @property
     def glance_sha512(self) -> str | None:
@@ -87,10 +90,11 @@ def _image(sdk: SdkImage) -> GlanceImage:
         hash_algo=sdk.hash_algo,
         source_sha256=properties.get(SOURCE_CHECKSUM_PROPERTIES["sha256"]),
         pending=PENDING_PROPERTY in properties,
+        via=properties.get(VIA_PROPERTY),
     )
 
 
-_SDK_ERRORS = (openstack.exceptions.SDKException, keystoneauth1.exceptions.ClientException)
+SDK_ERRORS = (openstack.exceptions.SDKException, keystoneauth1.exceptions.ClientException)
 
 
 class Glance:
@@ -110,15 +114,20 @@ class Glance:
     def _conn(self) -> Connection:
         try:
             return self._connect()
-        except _SDK_ERRORS as exc:
+        except SDK_ERRORS as exc:
             raise GlanceError(f"cannot connect to OpenStack: {exc}") from exc
+
+    @property
+    def connection(self) -> Connection:
+        """For the modules of other ways to reach Glance (glance_import.py)."""
+        return self._conn
 
     @cached_property
     def project_id(self) -> str:
         """The project this stack runs as: the owner of every image it creates."""
         try:
             project = self._conn.current_project_id
-        except _SDK_ERRORS as exc:
+        except SDK_ERRORS as exc:
             raise GlanceError(
                 f"cannot find the project of this cloud's credentials: {exc}"
             ) from exc
@@ -145,7 +154,7 @@ class Glance:
                 for image in self._conn.image.images(name=f"in:{quoted}", visibility="all"):
                     if image.name in found:
                         found[image.name].append(_image(image))
-        except _SDK_ERRORS as exc:
+        except SDK_ERRORS as exc:
             raise GlanceError(f"cannot list the images named {', '.join(wanted)}: {exc}") from exc
         return {name: sorted(images, key=lambda i: i.id) for name, images in found.items()}
 
@@ -154,22 +163,30 @@ class Glance:
             return _image(self._conn.image.get_image(image_id))
         except openstack.exceptions.NotFoundException:
             return None
-        except _SDK_ERRORS as exc:
+        except SDK_ERRORS as exc:
             raise GlanceError(f"cannot read image {image_id}: {exc}") from exc
 
     def owned(self, tag: str) -> list[GlanceImage]:
-        """Every image carrying ``tag``, the mark of the stack that created it."""
+        """Every image carrying ``tag``, the mark of the stack that created it, hidden ones too
+        (an import in progress is hidden): Glance lists those only when asked for them alone."""
         try:
-            found = self._conn.image.images(tag=tag, visibility="all")
+            found = [
+                image
+                for hidden in (False, True)
+                for image in self._conn.image.images(tag=tag, visibility="all", is_hidden=hidden)
+            ]
             return sorted((_image(i) for i in found), key=lambda i: i.id)
-        except _SDK_ERRORS as exc:
+        except SDK_ERRORS as exc:
             raise GlanceError(f"cannot list the images tagged {tag!r}: {exc}") from exc
 
     def create(self, attrs: Mapping[str, Any]) -> str:
         """A new image record (no data yet) with these attributes and properties; its ID."""
         try:
-            return self._conn.image.create_image(allow_duplicates=True, **attrs).id
-        except _SDK_ERRORS as exc:
+            # openstacksdk turns keyword values into strings; booleans (os_hidden) go as they are.
+            meta = {k: v for k, v in attrs.items() if isinstance(v, bool)}
+            plain = {k: v for k, v in attrs.items() if k not in meta}
+            return self._conn.image.create_image(allow_duplicates=True, meta=meta, **plain).id
+        except SDK_ERRORS as exc:
             raise GlanceError(f"cannot create image {attrs.get('name')!r}: {exc}") from exc
 
     def upload(self, image_id: str, data: BinaryIO) -> GlanceImage:
@@ -180,16 +197,19 @@ class Glance:
             # Image.upload() returns the response instead of raising.
             openstack.exceptions.raise_from_response(image.upload(self._conn.image, data=data))
             return _image(self._conn.image.get_image(image_id))
-        except _SDK_ERRORS as exc:
+        except SDK_ERRORS as exc:
             raise GlanceError(f"cannot upload the data of image {image_id}: {exc}") from exc
 
-    def publish(self, image_id: str, visibility: str) -> None:
-        """Gives a finished upload its visibility and drops its pending mark, in one request, so
-        that an image is never visible and still marked, nor unmarked and unfinished."""
+    def publish(self, image_id: str, visibility: str, unhide: bool = False) -> None:
+        """Gives a finished upload its visibility and drops its pending mark (and with
+        ``unhide`` its hidden flag), in one request, so that an image is never visible and still
+        marked, nor unmarked and unfinished."""
         ops = [
             {"op": "replace", "path": "/visibility", "value": visibility},
             {"op": "remove", "path": f"/{PENDING_PROPERTY}"},
         ]
+        if unhide:
+            ops.append({"op": "replace", "path": "/os_hidden", "value": False})
         try:
             self._json_patch(image_id, ops)
         except openstack.exceptions.ForbiddenException as exc:
@@ -198,13 +218,13 @@ class Glance:
                 "default only an admin may make an image public; community needs a member of "
                 f"the project): {exc}"
             ) from exc
-        except _SDK_ERRORS as exc:
+        except SDK_ERRORS as exc:
             raise GlanceError(f"cannot make image {image_id} {visibility}: {exc}") from exc
 
     def delete(self, image_id: str) -> None:
         try:
             self._conn.image.delete_image(image_id, ignore_missing=True)
-        except _SDK_ERRORS as exc:
+        except SDK_ERRORS as exc:
             raise GlanceError(f"cannot delete image {image_id}: {exc}") from exc
 
     def patch_properties(
@@ -222,7 +242,7 @@ class Glance:
             ops = property_patch(current.json(), old, new)
             if ops:
                 self._json_patch(image_id, ops)
-        except _SDK_ERRORS as exc:
+        except SDK_ERRORS as exc:
             raise GlanceError(f"cannot update the properties of image {image_id}: {exc}") from exc
         return ops
 

@@ -19,7 +19,12 @@ SOURCE_SHA512_PROPERTY = SOURCE_CHECKSUM_PROPERTIES["sha512"]
 # a leftover to delete, even if the run that made it could not.
 PENDING_PROPERTY = "community_images_upload"
 
-UPLOAD_RECORD_PROPERTIES = frozenset([*SOURCE_CHECKSUM_PROPERTIES.values(), PENDING_PROPERTY])
+# How the image arrived in Glance: "upload" (from the deploying host) or "web-download".
+VIA_PROPERTY = "community_images_via"
+
+UPLOAD_RECORD_PROPERTIES = frozenset(
+    [*SOURCE_CHECKSUM_PROPERTIES.values(), PENDING_PROPERTY, VIA_PROPERTY]
+)
 
 
 def without_upload_record(properties: dict[str, str]) -> dict[str, str]:

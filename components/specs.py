@@ -83,6 +83,8 @@ class ImageSpec:
     kubernetes_version: str | None = None
     min_disk_gb: int | None = None
     min_ram_mb: int | None = None
+    import_method: str | None = None
+    """``importMethod`` of this image; None: the site's."""
 
     @property
     def checksums(self) -> tuple[Checksum, ...]:
@@ -109,7 +111,12 @@ _SPEC_KEYS = {
     "kubernetesVersion",
     "minDiskGb",
     "minRamMb",
+    "importMethod",
 }
+
+# How an image arrives in Glance (components/arrival.py): the program uploads it, Glance fetches
+# the source itself, or the one that fits the image and the cloud.
+IMPORT_METHODS = ("upload", "web-download", "auto")
 
 
 def parse_spec(value: Any, path: str, problems: Problems) -> ImageSpec | None:
@@ -138,6 +145,7 @@ def parse_spec(value: Any, path: str, problems: Problems) -> ImageSpec | None:
         problems.add(f"{path}.kubernetesVersion", f"must look like v1.34.2, got {kube!r}")
     min_disk = integer(value, "minDiskGb", None, problems, path, minimum=0)
     min_ram = integer(value, "minRamMb", None, problems, path, minimum=0)
+    import_method = choice(value, "importMethod", IMPORT_METHODS, None, problems, path)
     if len(problems.items) > before or name is None or source_url is None:
         return None
     return ImageSpec(
@@ -152,6 +160,7 @@ def parse_spec(value: Any, path: str, problems: Problems) -> ImageSpec | None:
         kubernetes_version=kube,
         min_disk_gb=min_disk,
         min_ram_mb=min_ram,
+        import_method=import_method,
     )
 
 

@@ -9,7 +9,10 @@ from components.glance import GlanceImage
 from components.plan import Decision, Plan
 
 
-def image_summary(plan: Plan, image_id: Any, disk_format: str, visibility: str) -> dict[str, Any]:
+def image_summary(
+    plan: Plan, image_id: Any, disk_format: str, visibility: str, via: Any
+) -> dict[str, Any]:
+    """``via``: how a created image came (upload or web-download; None when not recorded)."""
     spec = plan.spec
     return {
         "id": image_id,
@@ -19,6 +22,7 @@ def image_summary(plan: Plan, image_id: Any, disk_format: str, visibility: str) 
         "checksum": str(spec.checksum_sha512 or spec.checksum or "") or None,
         "source": "reused" if plan.decision is Decision.REUSE else "created",
         "kubernetesVersion": spec.kubernetes_version,
+        "via": via,
     }
 
 
@@ -31,6 +35,7 @@ def custom_summary(image: GlanceImage) -> dict[str, Any]:
         "checksum": f"sha512:{image.hash_value}" if image.hash_value else None,
         "source": "custom",
         "kubernetesVersion": None,
+        "via": None,
     }
 
 

@@ -80,7 +80,14 @@ class _Handler(BaseHTTPRequestHandler):
 
         def answer(status: int) -> None:
             self.server.record(
-                {"method": self.command, "path": path, "range": range_header, "status": status}
+                {
+                    "method": self.command,
+                    "path": path,
+                    "range": range_header,
+                    "status": status,
+                    # Who asked: this program (python-requests) or Glance's web-download.
+                    "agent": self.headers.get("User-Agent"),
+                }
             )
             self.send_response(status)
 

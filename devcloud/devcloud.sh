@@ -252,9 +252,11 @@ filesystem_store_datadir = $STATE/images/
 # The default 64 KiB chunk makes uploads ~1.5x slower.
 filesystem_store_chunk_size = 1048576
 
-# Reserved stores of interoperable import (glance-direct, web-download).
+# Reserved stores of interoperable import (glance-direct, web-download). A web-download is
+# written here first, then copied to the store (two writes): 1 MiB chunks here too.
 [os_glance_staging_store]
 filesystem_store_datadir = $STATE/staging/
+filesystem_store_chunk_size = 1048576
 
 [os_glance_tasks_store]
 filesystem_store_datadir = $STATE/tasks/
@@ -266,6 +268,19 @@ allowed_ports = []
 # (an SSRF guard). A whitelist admits nothing else: web-download fetches from this machine only,
 # and by IP ("localhost" does not pass).
 allowed_hosts = [127.0.0.1, ::1]
+
+# An import runs in a thread pool of the API worker that received its request (glance/api/v2/
+# images.py, import_image), [wsgi] task_pool_threads at a time, each task's flow on a parallel
+# taskflow engine: Glance's defaults, written out because a pool of 1 or a serial engine would
+# run imports one after another. What spreads them over the workers is the connection: Glance
+# runs with keep-alive off (start_service ... 0), as behind a load balancer, so one client's
+# imports do not all land on the worker its kept-alive connection reached.
+[wsgi]
+task_pool_threads = 16
+
+[taskflow_executor]
+engine_mode = parallel
+max_workers = 10
 
 [keystone_authtoken]
 www_authenticate_uri = $KEYSTONE_URL
@@ -392,10 +407,11 @@ wait_port_free() {
 
 http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true; }
 
-# start_service NAME URL WORKERS THREADS TIMEOUT APP: launches a detached gunicorn master unless
-# one runs.
+# start_service NAME URL WORKERS THREADS TIMEOUT APP [KEEPALIVE]: launches a detached gunicorn
+# master unless one runs; KEEPALIVE (seconds, default gunicorn's 2) 0 closes every connection
+# after its response.
 start_service() {
-    local name=$1 url=$2 workers=$3 threads=$4 timeout=$5 app=$6 pid
+    local name=$1 url=$2 workers=$3 threads=$4 timeout=$5 app=$6 keepalive=${7:-2} pid
     if pid=$(svc_pid "$name"); then
         PIDS[$name]=$pid
         return 0
@@ -408,6 +424,7 @@ start_service() {
         OS_KEYSTONE_CONFIG_DIR=$ETC/keystone OS_GLANCE_CONFIG_DIR=$ETC/glance \
         setsid "$VENV/bin/python" -m gunicorn --bind "${url#http://}" \
         --workers "$workers" --worker-class gthread --threads "$threads" --timeout "$timeout" \
+        --keep-alive "$keepalive" \
         --no-control-socket --name "$(proc_name "$name")" --pid "$(pidfile "$name")" \
         --worker-tmp-dir "$STATE/tmp" --chdir "$STATE" --pythonpath "$DC" \
         --access-logfile "$LOGS/$name-access.log" \
@@ -490,7 +507,7 @@ cmd_start() {
     once glance_db_sync "$VENV" glance_manage db_sync
     # Glance does not need Keystone until the first authenticated request: boot both at once.
     start_service keystone "$KEYSTONE_URL" 1 4 120 keystone_wsgi:application
-    start_service glance "$GLANCE_URL" "$GLANCE_WORKERS" 8 600 glance.wsgi.api:application
+    start_service glance "$GLANCE_URL" "$GLANCE_WORKERS" 8 600 glance.wsgi.api:application 0
     wait_ready keystone "$KEYSTONE_URL/v3" 200 "$LOGS/keystone.log"
     once register "$GLANCE_URL" register
     wait_ready glance "$GLANCE_URL/" 300 "$LOGS/glance-api.log"
@@ -549,7 +566,7 @@ cmd_restart() {
         start_service keystone "$KEYSTONE_URL" 1 4 120 keystone_wsgi:application
         wait_ready keystone "$KEYSTONE_URL/v3" 200 "$LOGS/keystone.log"
     else
-        start_service glance "$GLANCE_URL" "$GLANCE_WORKERS" 8 600 glance.wsgi.api:application
+        start_service glance "$GLANCE_URL" "$GLANCE_WORKERS" 8 600 glance.wsgi.api:application 0 0
         wait_ready glance "$GLANCE_URL/" 300 "$LOGS/glance-api.log"
     fi
     say "$name restarted in $(since "$t0")"

@@ -59,3 +59,34 @@ def test_duplicate_names_name_both_paths() -> None:
     (problem,) = err.value.problems
     assert problem.startswith("azimuthImagesManifestUrl.kube_1_34.name: image name 'kube-134'")
     assert "extraImages.again.name" in problem
+
+
+def test_web_download_is_refused_for_images_glance_cannot_bring_verified() -> None:
+    cfg = parse_config(
+        {
+            "diskFormat": "raw",
+            "importMethod": "web-download",
+            "images": {
+                "converted": {"name": "c", "sourceUrl": "https://x.example/c.qcow2"},
+                "own": {
+                    "name": "o",
+                    "sourceUrl": "https://x.example/o.raw",
+                    "sourceDiskFormat": "raw",
+                    "importMethod": "web-download",
+                },
+                "fine": {
+                    "name": "f",
+                    "sourceUrl": "https://x.example/f.qcow2",
+                    "importMethod": "upload",
+                },
+            },
+        }
+    )
+    with pytest.raises(ConfigError) as err:
+        build_catalog(cfg)
+    assert err.value.problems == [
+        "importMethod (image converted): web-download cannot bring this image, as it needs "
+        "converting from qcow2 to raw; use auto or upload",
+        "images.own.importMethod: web-download cannot bring this image, as it has no sha512 to "
+        "check what Glance fetched against (checksumSha512); use auto or upload",
+    ]

@@ -209,6 +209,7 @@ def test_new_images_are_prepared_uploaded_and_adopted_as_community_images(
         # Only a checksum verified while preparing it, and the mark of an unfinished upload.
         "community_images_source_sha512": SHA512,
         "community_images_upload": "unfinished",
+        "community_images_via": "upload",
     }
     assert sorted(glance.uploaded) == [("new-desktop", b"desktop"), ("new-kube-134", b"kube-134")]
     assert glance.published == {"new-desktop": "community", "new-kube-134": "community"}
@@ -322,6 +323,7 @@ def test_outputs_describe_every_image(mocks: Mocks, tmp_path: Path) -> Any:
             "checksum": f"sha512:{SHA512}",
             "source": "created",
             "kubernetesVersion": "v1.34.2",
+            "via": "upload",
         }
         assert kube == {
             "kube_1_34": {

@@ -107,15 +107,17 @@ def test_missing_files_and_escapes_are_404(server: RunningServer, root: Path) ->
 
 def test_access_log(server: RunningServer, tmp_path: Path) -> None:
     get(server)
-    get(server, Range="bytes=1-2")
+    get(server, Range="bytes=1-2", **{"User-Agent": "Glance/33"})
     requests.head(server.url + "/nope.img", timeout=10)
 
     lines = [json.loads(line) for line in (tmp_path / "access.log").read_text().splitlines()]
+    agent = requests.utils.default_user_agent()
     assert lines == [
-        {"method": "GET", "path": "/disk.img", "range": None, "status": 200},
-        {"method": "GET", "path": "/disk.img", "range": "bytes=1-2", "status": 206},
-        {"method": "HEAD", "path": "/nope.img", "range": None, "status": 404},
-    ]
+        {"method": "GET", "path": "/disk.img", "range": None, "status": 200, "agent": agent},
+        {"method": "GET", "path": "/disk.img", "range": "bytes=1-2", "status": 206,
+         "agent": "Glance/33"},
+        {"method": "HEAD", "path": "/nope.img", "range": None, "status": 404, "agent": agent},
+    ]  # fmt: skip
     assert server.entries == lines
 
 
