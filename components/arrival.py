@@ -37,15 +37,24 @@ class Job:
     """This stack's unfinished images of that name, deleted before the new record is made."""
 
 
+IMPORTS_AT_ONCE = 8
+"""Imports Glance runs for this program at once: all their work is Glance's (not bounded by
+this machine's ``parallel``), and Glance runs 16 tasks at once per API worker by default
+(``[wsgi] task_pool_threads``); more would wait there as ``queued``, looking stalled."""
+
+
 class Slots:
     """``parallel`` images at a time preparing (fetching, inspecting, converting, or reading a
-    head) and as many uploading (or imported by Glance): an image waiting for an upload slot
-    does not hold up the downloads behind it."""
+    head) and as many uploading: an image waiting for an upload slot does not hold up the
+    downloads behind it. Imports by Glance have slots of their own (IMPORTS_AT_ONCE)."""
 
     def __init__(self, parallel: int) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=2 * parallel, thread_name_prefix="image")
+        self.pool = ThreadPoolExecutor(
+            max_workers=2 * parallel + IMPORTS_AT_ONCE, thread_name_prefix="image"
+        )
         self.preparing = threading.BoundedSemaphore(parallel)
         self.uploading = threading.BoundedSemaphore(parallel)
+        self.importing = threading.BoundedSemaphore(IMPORTS_AT_ONCE)
 
 
 class Way(Protocol):

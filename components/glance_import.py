@@ -51,9 +51,15 @@ class GlanceImports:
         except SDK_ERRORS as exc:
             raise GlanceError(f"cannot start the import of image {image_id}: {exc}") from exc
 
-    def state(self, image_id: str) -> ImportState:
+    def state(self, image_id: str, with_task: bool = True) -> ImportState:
+        """The import as Glance shows it; ``with_task=False`` reads the image alone (one
+        request), which already shows a failure (``os_glance_failed_import``) but no progress."""
         image = self._get(f"/images/{image_id}", f"cannot read image {image_id}")
-        tasks = self._get(f"/images/{image_id}/tasks", f"cannot read the tasks of {image_id}")
+        tasks = (
+            self._get(f"/images/{image_id}/tasks", f"cannot read the tasks of {image_id}")
+            if with_task and image.get("status") != "active"
+            else {}
+        )
         task = max(tasks.get("tasks", []), key=lambda t: t.get("created_at", ""), default={})
         message = str(task.get("message") or "")
         copied = _COPIED.search(message)

@@ -40,7 +40,7 @@ class WebDownloadWay:
             f"{label}: inspected the first {human_size(head.read)} of the source: "
             f"{spec.source_disk_format}, virtual size {human_size(head.virtual_size)}"
         )
-        with self._slots.uploading:
+        with self._slots.importing:
             start = time.perf_counter()
             # Recorded because Glance's own hash of what it fetched is checked against it.
             attrs = {**job.attrs, SOURCE_SHA512_PROPERTY: expected, VIA_PROPERTY: WEB_DOWNLOAD}

@@ -58,6 +58,17 @@ def up_killed_when(
     return "".join(seen)
 
 
+def cancel(stack: auto.Stack, stacks: Stacks) -> None:
+    """`pulumi cancel`: releases the lock a killed run left on the file backend."""
+    subprocess.run(
+        ["pulumi", "cancel", "--yes", "--stack", stack.name],
+        cwd=stacks.project,
+        env={**os.environ, **stacks.env},
+        check=True,
+        capture_output=True,
+    )
+
+
 def big_image_stack(new_stack: Stacks, server: RunningServer, key: str) -> tuple[auto.Stack, Path]:
     """A stack of one image, ``key``, long enough to upload (384 MiB raw) to be caught at it."""
     root: Path = server.root  # type: ignore[attr-defined]
@@ -115,13 +126,7 @@ def test_a_killed_up_recovers_with_cancel_and_up(
     gets_before = [e for e in image_server.entries if e["path"] == f"/{path.name}"]
 
     # The README's recovery: release the dead run's lock, then run again.
-    subprocess.run(
-        ["pulumi", "cancel", "--yes", "--stack", stack.name],
-        cwd=new_stack.project,
-        env={**os.environ, **new_stack.env},
-        check=True,
-        capture_output=True,
-    )
+    cancel(stack, new_stack)
     stack.up(color="never")
 
     image_id = outputs(stack)["imageIds"]["killed"]

@@ -8,8 +8,6 @@ are its own (Python's urllib), so the log shows who moved which bytes.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import threading
 import uuid
 from pathlib import Path
@@ -24,8 +22,9 @@ from components.head import HEAD_BYTES
 from components.ownership import owner_tag
 from demo.imageserver import RunningServer, start_server
 from tests.integration.conftest import Stacks, make_qcow2, outputs, sha512_of
+from tests.integration.test_faults import failed_up
 from tests.integration.test_images import glance_record, served, spec
-from tests.integration.test_interrupted import up_killed_when
+from tests.integration.test_interrupted import cancel, up_killed_when
 
 pytestmark = pytest.mark.integration
 
@@ -41,14 +40,6 @@ def large(server: RunningServer, stem: str) -> Path:
 
 def requests_for(server: RunningServer, path: Path) -> list[dict[str, Any]]:
     return [e for e in server.entries if e["path"] == f"/{path.name}"]
-
-
-def failed_up(stack: auto.Stack) -> str:
-    with pytest.raises(auto.CommandError) as err:
-        stack.up(color="never")
-    message = str(err.value)
-    assert "Traceback" not in message, message
-    return message
 
 
 def all_of_name(admin: Connection, name: str) -> list[Any]:
@@ -225,13 +216,7 @@ def test_a_run_killed_during_an_import_converges_after_cancel_and_up(
         stack, new_stack.project, new_stack.env, lambda _: "importing" in dict(ours()).values()
     )
     assert [status for _, status in ours()] == ["importing"], output
-    subprocess.run(
-        ["pulumi", "cancel", "--yes", "--stack", stack.name],
-        cwd=new_stack.project,
-        env={**os.environ, **new_stack.env},
-        check=True,
-        capture_output=True,
-    )
+    cancel(stack, new_stack)
     stack.up(color="never")
     image_id = outputs(stack)["imageIds"]["kube"]
     assert ours() == [(image_id, "active")]

@@ -501,14 +501,22 @@ def assert_equal(actual: Any, expected: Any) -> None:
     assert actual == expected
 
 
-def test_own_image_left_incomplete_is_deleted_before_the_new_upload(
-    mocks: Mocks, tmp_path: Path
+@pytest.mark.parametrize(
+    "left",
+    [
+        {"status": "queued"},
+        # Active, but private and still marked: its run could not finish nor delete it.
+        {"visibility": "private", "pending": True},
+    ],
+    ids=["queued-by-an-interrupted-run", "never-published"],
+)
+def test_own_unfinished_image_is_deleted_before_the_new_upload(
+    mocks: Mocks, tmp_path: Path, left: dict[str, Any]
 ) -> None:
-    """An interrupted run left it queued: nobody can boot from it, so it goes."""
-    broken = glance_image("kube-134", "broken-id", tags=(TAG,), status="queued")
-    glance = FakeGlance(broken)
+    """Nobody can boot from it, so it goes."""
+    glance = FakeGlance(glance_image("kube-134", "left-id", tags=(TAG,), **left))
     settle(lambda: build(glance, {"kube_1_34": KUBE}, Prepare(tmp_path)), lambda _: None)
-    assert glance.deleted == ["broken-id"]
+    assert glance.deleted == ["left-id"]
     assert [a["name"] for a in glance.created] == ["kube-134"]
 
 
@@ -650,19 +658,6 @@ def test_a_managed_image_that_gains_a_checksum_it_cannot_show_stops_the_run(
     ours = glance_image("kube-134", "our-id", tags=(TAG,), disk_format="raw")
     with pytest.raises(TrustError, match="no checksum recorded"):
         build(FakeGlance(ours), {"kube_1_34": KUBE}, Prepare(tmp_path), diskFormat="raw")
-
-
-def test_an_upload_never_published_is_a_leftover_deleted_first(
-    mocks: Mocks, tmp_path: Path
-) -> None:
-    """Active, but private and still marked: its run could not finish nor delete it."""
-    unfinished = glance_image(
-        "kube-134", "unfinished-id", tags=(TAG,), visibility="private", pending=True
-    )
-    glance = FakeGlance(unfinished)
-    settle(lambda: build(glance, {"kube_1_34": KUBE}, Prepare(tmp_path)), lambda _: None)
-    assert glance.deleted == ["unfinished-id"]
-    assert [a["name"] for a in glance.created] == ["kube-134"]
 
 
 def test_without_retain_on_delete_the_program_deletes_what_left_the_config(

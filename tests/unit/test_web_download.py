@@ -41,7 +41,7 @@ class ScriptedGlance:
     def start(self, image_id: str, uri: str) -> None:
         self.started.append((image_id, uri))
 
-    def state(self, image_id: str) -> ImportState:
+    def state(self, image_id: str, with_task: bool = True) -> ImportState:
         return self.states.pop(0) if len(self.states) > 1 else self.states[0]
 
     def publish(self, image_id: str, visibility: str, unhide: bool = False) -> None:
