@@ -10,7 +10,8 @@ from components.glance import Glance
 
 stop_quietly_when_interrupted()
 raw = read_pulumi_config(pulumi.Config(NAMESPACE).get)
-cfg = parse_config(raw, secret_config_keys(pulumi.runtime.is_config_secret))
+configured = [*pulumi.runtime.get_config_env(), *pulumi.runtime.config.CONFIG.get()]
+cfg = parse_config(raw, secret_config_keys(pulumi.runtime.is_config_secret), configured)
 catalog = build_catalog(cfg)
 glance = Glance.for_cloud(pulumi.Config("openstack").get("cloud"))
 images = CommunityImages("community-images", cfg, catalog, glance)

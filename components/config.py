@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,14 +151,32 @@ def read_pulumi_config(get: Callable[[str], str | None]) -> dict[str, Any]:
     return raw
 
 
+def unknown_keys(configured: Iterable[str]) -> list[str]:
+    """Problems for keys of this program's namespace it does not read: a typo such as
+    ``diskFromat`` would otherwise leave the site on the default without a word."""
+    prefix = f"{NAMESPACE}:"
+    known = ", ".join(CONFIG_KEYS)
+    return [
+        f"{key.removeprefix(prefix)}: not a setting of this program (known: {known})"
+        for key in sorted(configured)
+        if key.startswith(prefix) and key.removeprefix(prefix) not in CONFIG_KEYS
+    ]
+
+
 def secret_config_keys(is_secret: Callable[[str], bool]) -> frozenset[str]:
     """The known keys whose value is secret (``is_secret`` takes the full key)."""
     return frozenset(key for key in CONFIG_KEYS if is_secret(f"{NAMESPACE}:{key}"))
 
 
-def parse_config(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> SiteConfig:
-    """Turn raw config values into a SiteConfig, or raise ConfigError listing every problem."""
+def parse_config(
+    raw: Mapping[str, Any],
+    secret_keys: frozenset[str] = frozenset(),
+    configured: Iterable[str] = (),
+) -> SiteConfig:
+    """Turn raw config values into a SiteConfig, or raise ConfigError listing every problem;
+    ``configured`` are all the stack's config keys (namespaced), to find unknown ones."""
     problems = Problems()
+    problems.items.extend(unknown_keys(configured))
     version = string(raw, "azimuthImagesVersion", problems) or DEFAULT_AZIMUTH_IMAGES_VERSION
     manifest_url = string(raw, "azimuthImagesManifestUrl", problems) or (
         f"{DEFAULT_AZIMUTH_IMAGES_REPO}/releases/download/{version}/manifest.json"

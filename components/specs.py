@@ -66,6 +66,9 @@ GLANCE_ATTRIBUTES = frozenset(
 
 
 GLANCE_RESERVED_PREFIX = "os_glance"
+# Glance's limit on an image's name and on a property's key and value (its schema, and the
+# columns of image_properties): a longer one fails that image's upload after its download.
+GLANCE_MAX_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,11 @@ def parse_spec(value: Any, path: str, problems: Problems) -> ImageSpec | None:
         known = ", ".join(sorted(_SPEC_KEYS))
         problems.add(f"{path}.{unknown}", f"unknown setting (known: {known})")
     name = string(value, "name", problems, path, required=True)
+    if name is not None and len(name) > GLANCE_MAX_LENGTH:
+        problems.add(
+            f"{path}.name",
+            f"is {len(name)} characters long, more than the {GLANCE_MAX_LENGTH} Glance accepts",
+        )
     source_url = string(value, "sourceUrl", problems, path, required=True)
     if source_url and not _is_source(source_url):
         problems.add(
@@ -187,6 +195,18 @@ def properties_list(value: Any, path: str, problems: Problems) -> tuple[tuple[st
             problems.add(f"{path}[{index}]", f"must be a 'key=value' string, got {item!r}")
             continue
         key, _, prop_value = item.partition("=")
+        too_long = [
+            part
+            for part in ("key", "value")
+            if len(key if part == "key" else prop_value) > GLANCE_MAX_LENGTH
+        ]
+        if too_long:
+            problems.add(
+                f"{path}[{index}]",
+                f"the property's {' and '.join(too_long)} is longer than the {GLANCE_MAX_LENGTH} "
+                "characters Glance accepts",
+            )
+            continue
         if key in GLANCE_ATTRIBUTES or key.startswith(GLANCE_RESERVED_PREFIX):
             problems.add(
                 f"{path}[{index}]",

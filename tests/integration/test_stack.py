@@ -137,11 +137,14 @@ def test_bad_config_is_reported_at_once_before_any_download(
                 "twin_b": {"name": "twin"},
             },
             "community-images:azimuthImagesManifestUrl": f"{image_server.url}/manifest.json",
+            # A typo: read by nothing, it would leave the site on the default disk format.
+            "community-images:diskFromat": "raw",
         }
     )
     with pytest.raises(auto.CommandError) as err:
         stack.preview(color="never")
     message = str(err.value)
+    assert "diskFromat: not a setting of this program (known: azimuthImagesVersion" in message
     assert "diskFormat: must be one of" in message
     assert "extraImages.debian_11.name: is required" in message
     assert "extraImages.debian_11.checksum:" in message

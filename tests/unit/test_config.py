@@ -180,3 +180,25 @@ def test_secret_keys_are_the_known_keys_pulumi_holds_as_secrets() -> None:
 
     secret = {"community-images:images", "community-images:unknown", "openstack:password"}
     assert secret_config_keys(secret.__contains__) == frozenset({"images"})
+
+
+def test_a_key_the_program_does_not_know_is_reported_with_the_known_ones() -> None:
+    configured = ["community-images:diskFromat", "community-images:diskFormat", "openstack:cloud"]
+    with pytest.raises(ConfigError) as err:
+        parse_config({"diskFormat": "raw"}, configured=configured)
+    (problem,) = err.value.problems
+    assert problem.startswith("diskFromat: not a setting of this program (known: ")
+    assert "diskFormat" in problem and "importMethod" in problem
+
+
+def test_names_and_properties_longer_than_glance_accepts_are_refused() -> None:
+    long = "x" * 256
+    spec = {"name": long, "sourceUrl": "https://x.example/a.qcow2", "properties": [f"k={long}"]}
+    with pytest.raises(ConfigError) as err:
+        parse_config({"images": {"a": spec}, "customProperties": [f"{long}=v", f"ok={'y' * 255}"]})
+    assert err.value.problems == [
+        "images.a.name: is 256 characters long, more than the 255 Glance accepts",
+        "images.a.properties[0]: the property's value is longer than the 255 characters Glance "
+        "accepts",
+        "customProperties[0]: the property's key is longer than the 255 characters Glance accepts",
+    ]
