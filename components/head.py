@@ -62,6 +62,8 @@ def inspect_head(
             )
     except requests.RequestException as exc:
         raise FetchError(name, url, f"cannot read the head of the image: {exc}") from exc
+    except OSError as exc:  # the temporary file: a full /tmp, say
+        raise FetchError(name, url, f"local I/O error while inspecting its head: {exc}") from exc
     finally:
         if session is None:
             http.close()
