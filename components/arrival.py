@@ -35,6 +35,8 @@ class Job:
     """The new record's Glance attributes (its final ``visibility`` among them) and properties."""
     leftovers: list[GlanceImage]
     """This stack's unfinished images of that name, deleted before the new record is made."""
+    adoptable: GlanceImage | None = None
+    """This project's untagged image to adopt instead if it holds the prepared file's bytes."""
 
 
 IMPORTS_AT_ONCE = 8

@@ -13,9 +13,11 @@ from components.arrivals import Arrivals
 from components.catalog import Catalog
 from components.config import SiteConfig
 from components.glance import Glance, GlanceError, GlanceImage
+from components.marks import KEY_PROPERTY, SOURCE_SHA512_PROPERTY
 from components.ownership import Ownership, owner_tag
 from components.plan import Decision, Plan, plan_image, retired_images, several_ours
 from components.prepare import prepare_image
+from components.pruning import Pruner, RetiredImage, usage_checks
 from components.records import ImageArgs, Records, resource_name
 from components.summaries import custom_summary, image_summary, kubernetes_images
 from components.via_upload import Prepare
@@ -33,6 +35,7 @@ class CommunityImages(pulumi.ComponentResource):
     images: pulumi.Output[dict[str, Any]]
     kubernetes_images: pulumi.Output[dict[str, Any]]
     retired_image_ids: pulumi.Output[dict[str, str]]
+    retired_images: pulumi.Output[dict[str, Any]]
 
     def __init__(
         self,
@@ -57,7 +60,13 @@ class CommunityImages(pulumi.ComponentResource):
         self._report_forged([*owned, *(i for images in found.values() for i in images)])
         plans = [
             plan_image(
-                key, spec, found[spec.name], self._ownership, cfg.verify_existing, cfg.disk_format
+                key,
+                spec,
+                found[spec.name],
+                self._ownership,
+                cfg.verify_existing,
+                cfg.disk_format,
+                cfg.adopt_untagged,
             )
             for key, spec in catalog.specs.items()
         ]
@@ -78,18 +87,27 @@ class CommunityImages(pulumi.ComponentResource):
         for plan in plans:
             ids[plan.key], summaries[plan.key] = self._declare(plan)
         self._arrivals.shutdown()
-        retired_ids = self._retired(kept)
+        retired = self._retired(kept)
+        disk_format = cfg.disk_format
+        retired_ids = {
+            item.name: self._records.image(
+                ImageArgs.of(item.image, disk_format), None, item.image.id, item.name
+            ).id
+            for item in retired
+        }
 
         self.image_ids = pulumi.Output.from_input(ids)
         self.images = pulumi.Output.from_input(summaries)
         self.kubernetes_images = pulumi.Output.from_input(kubernetes_images(plans, ids))
         self.retired_image_ids = pulumi.Output.from_input(retired_ids)
+        self.retired_images = pulumi.Output.from_input({i.name: i.output() for i in retired})
         self.register_outputs(
             {
                 "imageIds": self.image_ids,
                 "images": self.images,
                 "kubernetesImages": self.kubernetes_images,
                 "retiredImageIds": self.retired_image_ids,
+                "retiredImages": self.retired_images,
             }
         )
 
@@ -123,19 +141,25 @@ class CommunityImages(pulumi.ComponentResource):
             kept[name] = image
         return kept
 
-    def _retired(self, kept: Mapping[str, GlanceImage]) -> dict[str, Any]:
-        """Kept in the stack (and Glance) with retainOnDelete, as clusters may still boot from
-        them; without it they are deleted."""
-        if self._cfg.retain_on_delete:
-            disk_format = self._cfg.disk_format
-            return {
-                name: self._records.image(ImageArgs.of(image, disk_format), None, image.id, name).id
-                for name, image in kept.items()
-            }
-        for image in kept.values():
-            if image.id not in self._replacing:
-                self._delete(image)
-        return {}
+    def _retired(self, kept: Mapping[str, GlanceImage]) -> list[RetiredImage]:
+        """The retired images that stay in the stack (and Glance): with retainOnDelete, all
+        but the candidates of ``keepReleases`` that nothing uses; without it, none."""
+        if not self._cfg.retain_on_delete:
+            for image in kept.values():
+                if image.id not in self._replacing:
+                    self._delete(image)
+            return []
+
+        def say(message: str) -> None:
+            pulumi.log.info(message, self)
+
+        def warn(message: str) -> None:
+            pulumi.log.warn(message, self)
+
+        policy = self._cfg.retention
+        checks = usage_checks(policy, self._glance, say)
+        pruner = Pruner(policy, self._glance, checks, pulumi.runtime.is_dry_run(), say, warn)
+        return pruner.retire(kept)
 
     def _delete(self, image: GlanceImage) -> None:
         """Deletes an image this stack no longer wants, itself: the engine would keep it in
@@ -179,6 +203,8 @@ class CommunityImages(pulumi.ComponentResource):
         )
         properties = image_properties(cfg, plan)
         secret = self._secret(plan.key)
+        if plan.decision is Decision.ADOPT:
+            self._adopt(plan)
         if plan.decision is Decision.CREATE and not pulumi.runtime.is_dry_run():
             image_id, via = self._arrived(plan, args, properties, secret)
         else:
@@ -186,6 +212,24 @@ class CommunityImages(pulumi.ComponentResource):
             image_id = self._records.image(args, properties, existing_id, secret=secret).id
             via = plan.existing.via if plan.existing else None
         return image_id, image_summary(plan, image_id, cfg.disk_format, visibility, via)
+
+    def _adopt(self, plan: Plan) -> None:
+        """Records on the image what this program records on its own uploads; the Image's
+        import then tags it as this stack's, and ImageProperties sets the config's properties."""
+        image = plan.existing
+        assert image is not None and plan.spec.source_sha512 is not None
+        label = f"image {plan.key} ({plan.spec.name!r})"
+        if pulumi.runtime.is_dry_run():
+            pulumi.log.info(
+                f"{label}: up adopts this project's untagged image {image.id} (adoptUntagged), "
+                "as Glance's sha512 of it is the source's: it becomes this stack's",
+                self,
+            )
+            return
+        self._glance.record(
+            image.id, {SOURCE_SHA512_PROPERTY: plan.spec.source_sha512, KEY_PROPERTY: plan.key}
+        )
+        pulumi.log.info(f"{label}: adopted this project's untagged image {image.id}", self)
 
     def _secret(self, key: str) -> bool:
         """Whether the image's properties come from a config value set as a secret."""
@@ -214,14 +258,17 @@ class CommunityImages(pulumi.ComponentResource):
             # Secret ones are applied by ImageProperties once the Image has adopted the image:
             # an import records what it reads from Glance, in clear.
             **({} if secret else properties),
+            KEY_PROPERTY: plan.key,
         }
-        job = Job(plan.key, spec, attrs, list(plan.leftovers))
+        job = Job(plan.key, spec, attrs, list(plan.leftovers), plan.adoptable)
         arrived = loop.run_in_executor(self._arrivals.slots.pool, self._arrivals.arrive, job, say)
 
         async def adopt() -> pulumi.Output[str]:
             image_id, _ = await arrived
+            # An adopted image has none of the config's properties yet: ImageProperties sets them.
+            adopted = plan.adoptable is not None and image_id == plan.adoptable.id
             image = self._records.image(
-                args, properties, image_id, set_at_upload=not secret, secret=secret
+                args, properties, image_id, set_at_upload=not (secret or adopted), secret=secret
             )
             return image.id
 

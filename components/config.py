@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from components.bounds import DEFAULT_MAX_IMAGE_GIB
+from components.retention import RETENTION_KEYS, RetentionPolicy, parse_retention
 from components.specs import (
     DISK_FORMATS,
     IMPORT_METHODS,
@@ -34,6 +35,7 @@ from components.values import (
     choice,
     integer,
     kind,
+    project_ids,
     string,
 )
 
@@ -64,6 +66,10 @@ class SiteConfig:
     max_image_gib: int = DEFAULT_MAX_IMAGE_GIB
     import_method: str = "upload"
     import_timeout: int = DEFAULT_IMPORT_TIMEOUT
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    adopt_untagged: bool = False
+    """``adoptUntagged``: this project's untagged image of a wanted name, proven to hold the
+    source's bytes, becomes this stack's (tagged and managed) instead of reused."""
     secret_keys: frozenset[str] = frozenset()
     """Keys set with ``pulumi config set --secret`` (or holding a secret value): what comes
     from them stays secret in the state."""
@@ -113,6 +119,8 @@ CONFIG_KEYS = (
     "maxImageSize",
     "importMethod",
     "importTimeout",
+    "adoptUntagged",
+    *RETENTION_KEYS,
 )
 
 
@@ -130,6 +138,9 @@ _JSON_KEYS = {
     "trustedImageOwners",
     "maxImageSize",
     "importTimeout",
+    "adoptUntagged",
+    "keepReleases",
+    "pruneConsumerStacks",
 }
 
 
@@ -204,10 +215,12 @@ def parse_config(
     parallel = integer(raw, "parallel", None, problems, minimum=1) or default_parallel()
     retain_on_delete = boolean(raw, "retainOnDelete", True, problems)
     custom_ids = _custom_image_ids(raw.get("customImageIds", {}), problems)
-    trusted = _project_ids(raw.get("trustedImageOwners", []), "trustedImageOwners", problems)
+    trusted = project_ids(raw.get("trustedImageOwners", []), "trustedImageOwners", problems)
     max_gib = integer(raw, "maxImageSize", DEFAULT_MAX_IMAGE_GIB, problems, minimum=1)
     import_method = choice(raw, "importMethod", IMPORT_METHODS, "upload", problems)
     import_timeout = integer(raw, "importTimeout", DEFAULT_IMPORT_TIMEOUT, problems, minimum=1)
+    retention = parse_retention(raw, problems)
+    adopt_untagged = boolean(raw, "adoptUntagged", False, problems)
     if problems.items:
         raise ConfigError(problems.items)
     return SiteConfig(
@@ -228,6 +241,8 @@ def parse_config(
         max_image_gib=max_gib or DEFAULT_MAX_IMAGE_GIB,
         import_method=import_method or "upload",
         import_timeout=import_timeout or DEFAULT_IMPORT_TIMEOUT,
+        retention=retention,
+        adopt_untagged=adopt_untagged,
         secret_keys=secret_keys,
     )
 
@@ -272,17 +287,3 @@ def _custom_image_ids(value: Any, problems: Problems) -> dict[str, str]:
         else:
             ids[key] = image_id
     return ids
-
-
-def _project_ids(value: Any, path: str, problems: Problems) -> frozenset[str]:
-    """Keystone project IDs (not names: a name can be taken by anyone in another domain)."""
-    if not isinstance(value, list):
-        problems.add(path, f"must be a list of project IDs, got {kind(value)}")
-        return frozenset()
-    ids = set()
-    for index, item in enumerate(value):
-        if not isinstance(item, str) or not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", item):
-            problems.add(f"{path}[{index}]", f"must be a Keystone project ID, got {item!r}")
-        else:
-            ids.add(item)
-    return frozenset(ids)

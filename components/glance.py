@@ -15,6 +15,7 @@ from openstack.image.v2.image import Image as SdkImage
 
 from components.errors import CommunityImagesError
 from components.marks import (
+    KEY_PROPERTY,
     PENDING_PROPERTY,
     SOURCE_CHECKSUM_PROPERTIES,
     SOURCE_SHA512_PROPERTY,
@@ -60,6 +61,11 @@ class GlanceImage:
     """Created by this program's upload and never published: see PENDING_PROPERTY."""
     via: str | None = None
     """How this program brought it into Glance, if it recorded that (VIA_PROPERTY)."""
+    key: str | None = None
+    """The config key this program created it for (KEY_PROPERTY), if recorded."""
+    created_at: str = ""
+    """Glance's ISO 8601 creation time, which orders one key's releases."""
+    protected: bool = False
 
     @property
     def glance_sha512(self) -> str | None:
@@ -91,6 +97,9 @@ def _image(sdk: SdkImage) -> GlanceImage:
         source_sha256=properties.get(SOURCE_CHECKSUM_PROPERTIES["sha256"]),
         pending=PENDING_PROPERTY in properties,
         via=properties.get(VIA_PROPERTY),
+        key=properties.get(KEY_PROPERTY),
+        created_at=sdk.created_at or "",
+        protected=bool(sdk.is_protected),
     )
 
 
@@ -226,6 +235,16 @@ class Glance:
             self._conn.image.delete_image(image_id, ignore_missing=True)
         except SDK_ERRORS as exc:
             raise GlanceError(f"cannot delete image {image_id}: {exc}") from exc
+
+    def record(self, image_id: str, properties: Mapping[str, str]) -> None:
+        """Sets this program's own record properties (``marks``) on an image it takes over."""
+        ops = [{"op": "add", "path": f"/{k}", "value": v} for k, v in sorted(properties.items())]
+        try:
+            self._json_patch(image_id, ops)
+        except SDK_ERRORS as exc:
+            raise GlanceError(
+                f"cannot record {', '.join(properties)} on image {image_id}: {exc}"
+            ) from exc
 
     def patch_properties(
         self, image_id: str, old: Mapping[str, str], new: Mapping[str, str]

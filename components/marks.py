@@ -22,8 +22,13 @@ PENDING_PROPERTY = "community_images_upload"
 # How the image arrived in Glance: "upload" (from the deploying host) or "web-download".
 VIA_PROPERTY = "community_images_via"
 
+# The config key the image was created for, so that the retention policy (``keepReleases``)
+# can tell the releases of one key from another's once they have left the config. Set at
+# creation only: an image with none recorded is never a candidate for deletion.
+KEY_PROPERTY = "community_images_key"
+
 UPLOAD_RECORD_PROPERTIES = frozenset(
-    [*SOURCE_CHECKSUM_PROPERTIES.values(), PENDING_PROPERTY, VIA_PROPERTY]
+    [*SOURCE_CHECKSUM_PROPERTIES.values(), PENDING_PROPERTY, VIA_PROPERTY, KEY_PROPERTY]
 )
 
 

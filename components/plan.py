@@ -13,6 +13,8 @@ import enum
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+from components.adoption import adoptable
+from components.arrival import local_work
 from components.config import ImageSpec
 from components.errors import CommunityImagesError
 from components.glance import GlanceImage
@@ -26,6 +28,9 @@ class Decision(enum.Enum):
     """This stack's own image: keep managing it (adopted again if the state was lost)."""
     REUSE = "reuse"
     """Someone else's image of that name: use its ID, never touch it."""
+    ADOPT = "adopt"
+    """This project's untagged image holding the source's bytes (adoptUntagged): tag it as this
+    stack's and manage it from now on."""
 
 
 class TrustError(CommunityImagesError):
@@ -45,6 +50,9 @@ class Plan:
     replaces them with a new upload, and they are kept as retired images."""
     note: str | None = None
     """Why images of that name were not reused, for the run's output."""
+    adoptable: GlanceImage | None = None
+    """With CREATE: this project's untagged image that up adopts instead of uploading, if its
+    sha512 is that of this program's own conversion of the source."""
 
 
 # What an interrupted upload leaves; "deactivated" is an admin's decision about a finished image.
@@ -58,6 +66,7 @@ def plan_image(
     ownership: Ownership,
     verify: bool,
     disk_format: str,
+    adopt: bool = False,
 ) -> Plan:
     label = f"image {key} ({spec.name!r})"
     ours = [i for i in found if ownership.ours(i)]
@@ -77,6 +86,13 @@ def plan_image(
             )
         check_same_source(label, spec, image)
         return Plan(key, spec, Decision.MANAGE, image, replaced=replaced)
+    untagged = adoptable(found, ownership, wanted) if adopt else []
+    proven = [i for i in untagged if spec.source_sha512 and i.glance_sha512 == spec.source_sha512]
+    if proven:
+        return Plan(key, spec, Decision.ADOPT, proven[0], leftovers, replaced)
+    converted = (
+        untagged[0] if untagged and spec.source_sha512 and local_work(spec, disk_format) else None
+    )
     others = [
         i
         for i in found
@@ -95,7 +111,13 @@ def plan_image(
             f"{label}: uploading this stack's own copy, as no image of that name is trusted: "
             f"{reasons}"
         )
-    return Plan(key, spec, Decision.CREATE, leftovers=leftovers, replaced=replaced, note=note)
+    if converted is not None:
+        note = (
+            f"{label}: up converts the verified source and adopts this project's untagged "
+            f"image {converted.id} if its sha512 is that of the conversion, else uploads the "
+            "conversion as this stack's own image"
+        )
+    return Plan(key, spec, Decision.CREATE, None, leftovers, replaced, note, converted)
 
 
 def why_not_reused(

@@ -3,6 +3,7 @@ stopping at the first: an operator fixes a site's config in one round."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -93,3 +94,17 @@ def integer(
 
 def kind(value: Any) -> str:
     return type(value).__name__
+
+
+def project_ids(value: Any, path: str, problems: Problems) -> frozenset[str]:
+    """Keystone project IDs (not names: a name can be taken by anyone in another domain)."""
+    if not isinstance(value, list):
+        problems.add(path, f"must be a list of project IDs, got {kind(value)}")
+        return frozenset()
+    ids = set()
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", item):
+            problems.add(f"{path}[{index}]", f"must be a Keystone project ID, got {item!r}")
+        else:
+            ids.add(item)
+    return frozenset(ids)

@@ -6,9 +6,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from components.adoption import file_sha512
 from components.arrival import UPLOAD, Job, Say, Slots
 from components.glance import Glance
-from components.marks import SOURCE_CHECKSUM_PROPERTIES, VIA_PROPERTY
+from components.marks import KEY_PROPERTY, SOURCE_CHECKSUM_PROPERTIES, VIA_PROPERTY
 from components.prepare import Prepared
 from components.upload import upload_image
 
@@ -46,6 +47,8 @@ class UploadWay:
                 job.key, job.spec, self._cache_dir, self._disk_format, say,
                 max_bytes=self._max_bytes,
             )  # fmt: skip
+        if job.adoptable is not None and self._adopted(job, ready, say):
+            return job.adoptable.id
         with self._slots.uploading:
             say(f"{label}: uploading")
             start = time.perf_counter()
@@ -55,3 +58,25 @@ class UploadWay:
             )
         say(f"{label}: uploaded in {time.perf_counter() - start:.2f} s")
         return image_id
+
+    def _adopted(self, job: Job, ready: Prepared, say: Say) -> bool:
+        """Takes over the untagged image if it holds exactly the prepared file (adoption.py)."""
+        image = job.adoptable
+        assert image is not None
+        label = f"{job.key} ({job.spec.name})"
+        digest = ready.sha512 or file_sha512(ready.path)
+        if digest != image.glance_sha512:
+            say(
+                f"{label}: this project's untagged image {image.id} holds other bytes than the "
+                f"{self._disk_format} conversion of the verified source (sha512 "
+                f"{image.glance_sha512} is not {digest}): uploading this stack's own copy"
+            )
+            return False
+        for leftover in job.leftovers:
+            self._glance.delete(leftover.id)
+        self._glance.record(image.id, {**upload_record(ready), KEY_PROPERTY: job.key})
+        say(
+            f"{label}: this project's untagged image {image.id} holds exactly the "
+            f"{self._disk_format} conversion of the verified source: adopted"
+        )
+        return True

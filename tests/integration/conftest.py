@@ -148,10 +148,13 @@ class GlanceImages:
     def upload(self, conn: Connection, name: str, path: Path, **attrs: Any) -> Any:
         image = conn.image.create_image(
             name=name,
-            disk_format="qcow2",
-            container_format="bare",
             allow_duplicates=True,
-            **{"visibility": "community", **attrs},
+            **{
+                "disk_format": "qcow2",
+                "container_format": "bare",
+                "visibility": "community",
+                **attrs,
+            },
         )
         self.created.append((conn, image.id))
         with path.open("rb") as data:

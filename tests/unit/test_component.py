@@ -210,6 +210,8 @@ def test_new_images_are_prepared_uploaded_and_adopted_as_community_images(
         "community_images_source_sha512": SHA512,
         "community_images_upload": "unfinished",
         "community_images_via": "upload",
+        # The key it was made for, which keepReleases groups releases by.
+        "community_images_key": "kube_1_34",
     }
     assert sorted(glance.uploaded) == [("new-desktop", b"desktop"), ("new-kube-134", b"kube-134")]
     assert glance.published == {"new-desktop": "community", "new-kube-134": "community"}

@@ -1,0 +1,39 @@
+"""The cloud that the usage checks ask, ``pruneCloud``: connected once, on first use, so that a
+run without retention candidates never logs in with it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+
+from openstack.connection import Connection
+
+from components.glance import SDK_ERRORS, GlanceError
+from components.usage import CheckFailed
+
+
+class PruneCloud:
+    def __init__(self, connect: Callable[[], Connection], name: str | None) -> None:
+        self._connect = connect
+        self.label = f"cloud {name!r}" if name else "the stack's cloud (openstack:cloud)"
+
+    @cached_property
+    def _conn(self) -> Connection:
+        try:
+            conn = self._connect()
+            conn.authorize()
+            return conn
+        except (GlanceError, *SDK_ERRORS) as exc:
+            raise CheckFailed(f"cannot log in to {self.label}: {exc}") from exc
+
+    def connection(self) -> Connection:
+        return self._conn
+
+    def offers(self, *service_types: str) -> bool:
+        """Whether the catalog lists a service of one of these types."""
+        try:
+            access = self._conn.session.auth.get_access(self._conn.session)
+        except SDK_ERRORS as exc:
+            raise CheckFailed(f"cannot read the catalog of {self.label}: {exc}") from exc
+        listed = {entry.get("type") for entry in access.service_catalog.catalog}
+        return bool(listed & set(service_types))
