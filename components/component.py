@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import pulumi
@@ -15,10 +15,10 @@ from components.config import SiteConfig
 from components.glance import Glance, GlanceError, GlanceImage
 from components.marks import KEY_PROPERTY, SOURCE_SHA512_PROPERTY
 from components.ownership import Ownership, owner_tag
-from components.plan import Decision, Plan, plan_image, retired_images, several_ours
+from components.plan import Decision, Plan, plan_image
 from components.prepare import prepare_image
-from components.pruning import Pruner, RetiredImage, usage_checks
-from components.records import ImageArgs, Records, resource_name
+from components.records import ImageArgs, Records
+from components.retirement import Retirement
 from components.summaries import custom_summary, image_summary, kubernetes_images
 from components.via_upload import Prepare
 
@@ -73,10 +73,8 @@ class CommunityImages(pulumi.ComponentResource):
         for plan in plans:
             if plan.note:
                 pulumi.log.warn(plan.note, self)
-        kept = self._kept(owned, names, plans)
-        # Without retainOnDelete the engine deletes what a format change replaces (unless the
-        # state kept the image's old retain flag: then the next run deletes it).
-        self._replacing = {i.id for p in plans if p.decision is Decision.CREATE for i in p.replaced}
+        retirement = Retirement(cfg, glance, self._ownership, self)
+        kept = retirement.kept(owned, names, plans)
 
         summaries: dict[str, Any] = {
             key: custom_summary(_custom_image(glance, key, image_id))
@@ -87,7 +85,7 @@ class CommunityImages(pulumi.ComponentResource):
         for plan in plans:
             ids[plan.key], summaries[plan.key] = self._declare(plan)
         self._arrivals.shutdown()
-        retired = self._retired(kept)
+        retired = retirement.retire(kept, plans)
         disk_format = cfg.disk_format
         retired_ids = {
             item.name: self._records.image(
@@ -120,63 +118,6 @@ class CommunityImages(pulumi.ComponentResource):
                 f"({self._ownership.project}) are its own: it is ignored",
                 self,
             )
-
-    def _kept(
-        self, owned: list[GlanceImage], wanted: set[str], plans: list[Plan]
-    ) -> dict[str, GlanceImage]:
-        """This stack's images no key wants as they are, by their name in the stack: those that
-        left the config, and those a change of format replaced."""
-        disk_format = self._cfg.disk_format
-
-        def name_of(image: GlanceImage) -> str:
-            return resource_name(ImageArgs.of(image, disk_format), disk_format)
-
-        kept = {name_of(i): i for i in retired_images(owned, wanted, self._ownership, name_of)}
-        for image in (i for plan in plans for i in plan.replaced):
-            name = name_of(image)
-            if name in kept:
-                raise several_ours(
-                    f"image {image.name!r}", self._ownership.tag, [kept[name], image]
-                )
-            kept[name] = image
-        return kept
-
-    def _retired(self, kept: Mapping[str, GlanceImage]) -> list[RetiredImage]:
-        """The retired images that stay in the stack (and Glance): with retainOnDelete, all
-        but the candidates of ``keepReleases`` that nothing uses; without it, none."""
-        if not self._cfg.retain_on_delete:
-            for image in kept.values():
-                if image.id not in self._replacing:
-                    self._delete(image)
-            return []
-
-        def say(message: str) -> None:
-            pulumi.log.info(message, self)
-
-        def warn(message: str) -> None:
-            pulumi.log.warn(message, self)
-
-        policy = self._cfg.retention
-        checks = usage_checks(policy, self._glance, say)
-        pruner = Pruner(policy, self._glance, checks, pulumi.runtime.is_dry_run(), say, warn)
-        return pruner.retire(kept)
-
-    def _delete(self, image: GlanceImage) -> None:
-        """Deletes an image this stack no longer wants, itself: the engine would keep it in
-        Glance if it was recorded while retainOnDelete was on, as the state remembers that."""
-        label = f"image {image.id} ({image.name!r})"
-        if pulumi.runtime.is_dry_run():
-            pulumi.log.info(
-                f"{label}: no key wants it and retainOnDelete is false: up deletes it", self
-            )
-            return
-        try:
-            self._glance.delete(image.id)
-            pulumi.log.info(
-                f"{label}: deleted, as no key wants it and retainOnDelete is false", self
-            )
-        except GlanceError as exc:
-            pulumi.log.warn(f"{label}: cannot delete it ({exc}); it stays in Glance", self)
 
     def _declare(self, plan: Plan) -> tuple[Any, dict[str, Any]]:
         """The image's ID in Glance (an Output once it has a record in the stack) and summary."""
