@@ -183,8 +183,8 @@ def consumer(
 def test_a_consumer_stack_whose_instance_uses_the_old_id_keeps_it(
     nova: Connection, releases: Any, admin: Connection, consumer: Any
 ) -> None:
-    kube = releases()
-    kube.up_to(2)
+    kube = releases(count=2, **{"community-images:keepReleases": 1})
+    kube.up_to(1)
     cluster = consumer(kube.ids[0])
     name = f"organization/retention-consumer/{cluster.name}"
     # Only the stack's state holds the ID now: the server itself is gone.
@@ -204,8 +204,11 @@ def test_a_consumer_stack_whose_instance_uses_the_old_id_keeps_it(
 def test_a_prune_cloud_without_the_right_to_list_all_projects_keeps_every_candidate(
     nova: Connection, releases: Any, admin: Connection
 ) -> None:
-    kube = releases(**{"community-images:pruneCloud": "devcloud-demo"})
-    kube.up_to(2)
+    kube = releases(
+        count=2,
+        **{"community-images:pruneCloud": "devcloud-demo", "community-images:keepReleases": 1},
+    )
+    kube.up_to(1)
     steps, text = preview(kube.stack)
     assert ("delete", kube.names[0]) not in steps.of(IMAGE)
     assert "may not list the servers of all projects" in text
