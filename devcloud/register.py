@@ -46,13 +46,13 @@ def grant(conn: Connection, project: Project, user: User, role_name: str) -> Non
     conn.identity.assign_project_role_to_user(project, user, role)
 
 
-def ensure_image_service(conn: Connection, region: str, url: str) -> None:
-    service = next(conn.identity.services(type="image"), None)
+def ensure_service(
+    conn: Connection, region: str, kind: str, name: str, description: str, url: str
+) -> None:
+    service = next(conn.identity.services(type=kind), None)
     if service is None:
-        service = conn.identity.create_service(
-            name="glance", type="image", description="OpenStack Image"
-        )
-        print("created image service")
+        service = conn.identity.create_service(name=name, type=kind, description=description)
+        print(f"created {kind} service")
     for interface in INTERFACES:
         endpoints = list(
             conn.identity.endpoints(service_id=service.id, interface=interface, region_id=region)
@@ -61,10 +61,10 @@ def ensure_image_service(conn: Connection, region: str, url: str) -> None:
             conn.identity.create_endpoint(
                 service_id=service.id, interface=interface, url=url, region_id=region
             )
-            print(f"created {interface} image endpoint {url}")
+            print(f"created {interface} {kind} endpoint {url}")
         elif endpoints[0].url != url:
             conn.identity.update_endpoint(endpoints[0], url=url)
-            print(f"moved {interface} image endpoint to {url}")
+            print(f"moved {interface} {kind} endpoint to {url}")
 
 
 def main() -> int:
@@ -93,7 +93,7 @@ def main() -> int:
         glance = ensure_user(conn, "glance", env["DEVCLOUD_GLANCE_PASSWORD"], service)
         grant(conn, service, glance, "admin")
         grant(conn, service, glance, "service")
-        ensure_image_service(conn, args.region, args.glance_url)
+        ensure_service(conn, args.region, "image", "glance", "OpenStack Image", args.glance_url)
         demo = ensure_project(conn, "demo", "Unprivileged project for visibility tests")
         demo_user = ensure_user(conn, "demo", env["DEVCLOUD_DEMO_PASSWORD"], demo)
         grant(conn, demo, demo_user, "member")

@@ -250,3 +250,21 @@ def new_stack(
 
 def outputs(stack: auto.Stack) -> dict[str, Any]:
     return {key: value.value for key, value in stack.outputs().items()}
+
+
+@pytest.fixture(scope="session")
+def nova(clouds_yaml: Path) -> Iterator[Connection]:
+    """The admin cloud with the devcloud's Nova started (on demand: `make devcloud` has none)."""
+    from tests.integration.nova import ensure_nova
+
+    ensure_nova()
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(clouds_yaml)
+    conn = openstack.connect(cloud="devcloud")
+    try:
+        conn.compute.get("/").raise_for_status()
+    except Exception as exc:
+        pytest.fail(f"the devcloud's compute API does not answer ({exc})")
+    try:
+        yield conn
+    finally:
+        conn.close()

@@ -94,6 +94,8 @@ def test_three_releases_keep_two_and_the_oldest_goes_shown_in_the_preview_first(
     assert ("delete", kube.names[1]) not in steps.of(IMAGE)
     assert f"image {kube.ids[0]} ({kube.names[0]!r}): older than the 2 releases" in text
     assert "up deletes it" in text
+    # The devcloud has no Cinder: the volume check says so once instead of failing closed.
+    assert text.count("has no block-storage service: no volumes to check") == 1
     assert exists(admin, kube.ids[0])
 
     up(kube.stack)

@@ -1,0 +1,40 @@
+"""Starts the devcloud's Nova on demand (``bash devcloud/devcloud.sh start nova``).
+
+Nova, Placement, Neutron and RabbitMQ are not part of ``make devcloud``: the tests that need them
+start them, and a Nova that cannot start fails those tests, never skips them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEVCLOUD = ROOT / "devcloud" / "devcloud.sh"
+# A cold start builds a 500 MB venv first (two minutes and more on a loaded machine).
+START_TIMEOUT = 900
+
+
+def devcloud(*args: str, timeout: float = START_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(DEVCLOUD), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def ensure_nova() -> None:
+    """Starts Nova and its services unless they run (the core devcloud first, if needed)."""
+    try:
+        result = devcloud("start", "nova")
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"`devcloud.sh start nova` did not finish in {exc.timeout}s", pytrace=False)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
+        pytest.fail(
+            f"`devcloud.sh start nova` failed (exit {result.returncode}):\n{tail}", pytrace=False
+        )
