@@ -14,7 +14,7 @@ PULUMI := bash tools/pulumi.sh
 export OS_CLIENT_CONFIG_FILE := $(CURDIR)/.devcloud/clouds.yaml
 
 .PHONY: demo test lint preview unit integration system venv tools devcloud devcloud-stop \
-	demo-images image-server image-server-stop
+	devcloud-nova demo-images image-server image-server-stop s3-server
 
 demo: system venv tools devcloud image-server ## set everything up, then `pulumi up` the dev stack
 	mkdir -p .pulumi-state
@@ -55,6 +55,9 @@ tools: ## the Pulumi CLI, its Python language host and the openstack provider pl
 devcloud: system
 	bash devcloud/devcloud.sh start
 
+devcloud-nova: system ## the local cloud plus Nova, Placement, Neutron and RabbitMQ (on demand)
+	bash devcloud/devcloud.sh start nova
+
 devcloud-stop:
 	bash devcloud/devcloud.sh stop
 
@@ -66,3 +69,6 @@ image-server: demo-images venv
 
 image-server-stop:
 	bash demo/serve.sh stop $(DEMO_DIR) $(DEMO_PORT)
+
+s3-server: ## MinIO on 127.0.0.1:9000 for the s3:// state backend (built once); not part of demo
+	bash tools/s3server.sh start

@@ -189,7 +189,11 @@ pulumi=$root/bin/pulumi
 
 # 2. The openstack provider, registered where the CLI looks for plugins.
 registered() {
-  "$pulumi" plugin ls 2>/dev/null | grep -Eq "^openstack +resource +$OPENSTACK_VERSION "
+  # Read the whole list first: `grep -q` quits at the match, and the CLI, still writing, dies of
+  # SIGPIPE, which pipefail would count as "not registered" (one time in ten under load).
+  local plugins
+  plugins=$("$pulumi" plugin ls 2>/dev/null) || return 1
+  grep -Eq "^openstack +resource +$OPENSTACK_VERSION " <<<"$plugins"
 }
 if ! registered; then
   if [ -x "$provider_bin" ]; then
