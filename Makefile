@@ -58,6 +58,10 @@ devcloud: system
 devcloud-nova: system ## the local cloud plus Nova, Placement, Neutron and RabbitMQ (on demand)
 	bash devcloud/devcloud.sh start nova
 
+.PHONY: devcloud-cinder
+devcloud-cinder: system ## the local cloud plus Cinder (fake volume driver) and RabbitMQ (on demand)
+	bash devcloud/devcloud.sh start cinder
+
 devcloud-stop:
 	bash devcloud/devcloud.sh stop
 

@@ -203,7 +203,8 @@ def _check_with_qemu_img(
             max_bytes,
         )
 
-    if not whole:
+    if not whole or qemu_format == "raw":
+        # A raw file has no metadata to check: qemu-img says so (exit 63) after a start-up.
         return virtual_size
     # Only now: unlike `info`, `check` opens backing and data files (seen with qemu-img 7.2).
     check = _run_limited_qemu_img(name, "check", "-f", qemu_format, "--output=json", target)

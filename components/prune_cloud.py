@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
+from typing import Any
 
 from openstack.connection import Connection
 
@@ -31,9 +32,15 @@ class PruneCloud:
 
     def offers(self, *service_types: str) -> bool:
         """Whether the catalog lists a service of one of these types."""
-        try:
-            access = self._conn.session.auth.get_access(self._conn.session)
-        except SDK_ERRORS as exc:
-            raise CheckFailed(f"cannot read the catalog of {self.label}: {exc}") from exc
-        listed = {entry.get("type") for entry in access.service_catalog.catalog}
+        listed = {entry.get("type") for entry in self._access().service_catalog.catalog}
         return bool(listed & set(service_types))
+
+    def roles(self) -> frozenset[str]:
+        """The roles of its token, in the project it is scoped to."""
+        return frozenset(self._access().role_names or ())
+
+    def _access(self) -> Any:
+        try:
+            return self._conn.session.auth.get_access(self._conn.session)
+        except SDK_ERRORS as exc:
+            raise CheckFailed(f"cannot read the token of {self.label}: {exc}") from exc

@@ -2,7 +2,8 @@
 
 A server booted from a volume has no image in Nova at all: only the volume remembers it, and the
 volume still needs the image to be rebuilt or re-imaged. A cloud without block storage has no
-such volumes, which is said once rather than taken as a failed check.
+such volumes, which is said once rather than taken as a failed check. Cinder's default policy
+shows every project's volumes to the admin role only, and silently shows others their own.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ class VolumesCheck:
                 "to check"
             )
             return {}
+        if "admin" not in self._cloud.roles():
+            # Unlike Nova, Cinder answers a member's all_tenants=1 with that project's volumes
+            # alone (cinder/volume/api.py get_all): no refusal to fail closed on.
+            raise CheckFailed(
+                f"{self._cloud.label} has no admin role, and Cinder lists only the caller's "
+                "own volumes to anyone else; set community-images:pruneCloud to a clouds.yaml "
+                "entry with the admin role"
+            )
         wanted = set(image_ids)
         found: dict[str, list[str]] = {}
         try:

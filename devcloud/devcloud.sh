@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # A real Keystone + Glance on loopback, backed by a private PostgreSQL cluster, for demos and
-# integration tests, and on demand a real Nova beside them:
-#   bash devcloud/devcloud.sh start|stop|status [nova] | restart keystone|glance [SECONDS]
+# integration tests, and on demand a real Nova or Cinder beside them:
+#   bash devcloud/devcloud.sh start|stop|status [nova|cinder] | restart keystone|glance [SECONDS]
 #
 # `start nova` adds RabbitMQ, Placement, Neutron (ML2, no agents) and Nova with its fake virt
-# driver (nova.sh); `stop nova` stops those alone, `stop` everything.
+# driver (nova.sh); `start cinder` RabbitMQ and Cinder with its fake volume driver (cinder.sh);
+# `stop nova` or `stop cinder` stops those alone (RabbitMQ with the last of them), `stop`
+# everything.
 #
 # State lives in <repo>/.devcloud (delete it, after `stop`, to start from scratch). The services'
 # venvs live in the user cache, keyed by devcloud/requirements*.txt and the Python version, so
@@ -15,7 +17,7 @@
 # (9292), DEVCLOUD_GLANCE_WORKERS (the number of cores), DEVCLOUD_TOKEN_EXPIRATION (3600 s),
 # DEVCLOUD_PYTHON (python3), DEVCLOUD_READY_TIMEOUT (60 s), XDG_CACHE_HOME; for nova:
 # DEVCLOUD_RABBIT_PORT (55672), DEVCLOUD_PLACEMENT_PORT (8778), DEVCLOUD_NEUTRON_PORT (9696),
-# DEVCLOUD_NOVA_PORT (8774).
+# DEVCLOUD_NOVA_PORT (8774); for cinder: DEVCLOUD_RABBIT_PORT, DEVCLOUD_CINDER_PORT (8776).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,6 +29,7 @@ source "$here/rabbitmq.sh"
 source "$here/placement.sh"
 source "$here/neutron.sh"
 source "$here/nova.sh"
+source "$here/cinder.sh"
 
 ensure_packages() {
     local missing=()
@@ -35,7 +38,8 @@ ensure_packages() {
     apt_install "${missing[@]}"
 }
 
-# After the services a failed `start nova` launched (lib.sh, on_exit): what they leave running.
+# After the services a failed `start nova` or `start cinder` launched (lib.sh, on_exit): what
+# they leave running.
 rollback_hook() {
     [[ -z ${LAUNCHED[rabbitmq]:-} ]] || env "${RABBIT_ENV[@]}" epmd -kill >/dev/null 2>&1 || true
     ((!PG_LAUNCHED)) || pg_stop
@@ -73,6 +77,12 @@ cmd_start() {
         load_secrets "${NOVA_SECRETS[@]}"
         start_core
         start_nova
+    elif [[ $1 == cinder ]]; then
+        ensure_nova_packages
+        ROLLBACK=1
+        load_secrets "${CINDER_SECRETS[@]}"
+        start_core
+        start_cinder
     else
         load_secrets
         start_core
@@ -86,8 +96,13 @@ cmd_stop() {
         return 0
     }
     lock
-    ! stop_nova || stopped=1
-    if [[ $1 != nova ]]; then
+    if [[ $1 == nova ]]; then
+        ! stop_nova_beside_cinder || stopped=1
+    elif [[ $1 == cinder ]]; then
+        ! stop_cinder || stopped=1
+    else
+        ! stop_cinder || stopped=1
+        ! stop_nova || stopped=1
         ! stop_named glance keystone || stopped=1
         ! pg_stop || stopped=1
     fi
@@ -135,17 +150,23 @@ cmd_status() {
     elif nova_set_up; then
         status_nova || true
     fi
+    if [[ $1 == cinder ]]; then
+        status_cinder || rc=3
+    elif cinder_set_up; then
+        status_cinder || true
+    fi
     [[ ! -f $STATE/env ]] || say "clients: source $STATE/env"
     return "$rc"
 }
 
 case ${1:-}:${2:-} in
-start: | start:nova) cmd_start "${2:-}" ;;
-stop: | stop:nova) cmd_stop "${2:-}" ;;
-status: | status:nova) cmd_status "${2:-}" ;;
+start: | start:nova | start:cinder) cmd_start "${2:-}" ;;
+stop: | stop:nova | stop:cinder) cmd_stop "${2:-}" ;;
+status: | status:nova | status:cinder) cmd_status "${2:-}" ;;
 restart:*) cmd_restart "${2:-}" "${3:-0}" ;;
 *)
-    echo "usage: $0 start|stop|status [nova] | restart keystone|glance [SECONDS of 503 first]" >&2
+    echo "usage: $0 start|stop|status [nova|cinder]" \
+        "| restart keystone|glance [SECONDS of 503 first]" >&2
     exit 2
     ;;
 esac

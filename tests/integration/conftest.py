@@ -268,3 +268,21 @@ def nova(clouds_yaml: Path) -> Iterator[Connection]:
         yield conn
     finally:
         conn.close()
+
+
+@pytest.fixture(scope="session")
+def cinder(clouds_yaml: Path) -> Iterator[Connection]:
+    """The admin cloud with the devcloud's Cinder started (on demand: `make devcloud` has none)."""
+    from tests.integration.cinder import ensure_cinder
+
+    ensure_cinder()
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(clouds_yaml)
+    conn = openstack.connect(cloud="devcloud")
+    try:
+        conn.block_storage.get("/volumes?limit=1").raise_for_status()
+    except Exception as exc:
+        pytest.fail(f"the devcloud's block storage API does not answer ({exc})")
+    try:
+        yield conn
+    finally:
+        conn.close()
