@@ -45,14 +45,23 @@ this machine's ``parallel``), and Glance runs 16 tasks at once per API worker by
 (``[wsgi] task_pool_threads``); more would wait there as ``queued``, looking stalled."""
 
 
+FETCHES_AT_ONCE = 8
+"""Downloads at once, whatever ``parallel``: a download from a distant store waits on the
+network, not on this machine, so the images of a release arrive together instead of in rounds
+of ``parallel``."""
+
+
 class Slots:
-    """``parallel`` images at a time preparing (fetching, inspecting, converting, or reading a
-    head) and as many uploading: an image waiting for an upload slot does not hold up the
-    downloads behind it. Imports by Glance have slots of their own (IMPORTS_AT_ONCE)."""
+    """``parallel`` images at a time preparing (inspecting, converting, or reading a head) and
+    as many uploading: an image waiting for an upload slot does not hold up the downloads behind
+    it. Downloads (FETCHES_AT_ONCE) and imports by Glance (IMPORTS_AT_ONCE) have slots of their
+    own."""
 
     def __init__(self, parallel: int) -> None:
+        self.fetching = threading.BoundedSemaphore(max(parallel, FETCHES_AT_ONCE))
         self.pool = ThreadPoolExecutor(
-            max_workers=2 * parallel + IMPORTS_AT_ONCE, thread_name_prefix="image"
+            max_workers=2 * parallel + FETCHES_AT_ONCE + IMPORTS_AT_ONCE,
+            thread_name_prefix="image",
         )
         self.preparing = threading.BoundedSemaphore(parallel)
         self.uploading = threading.BoundedSemaphore(parallel)

@@ -6,8 +6,10 @@ import errno
 import os
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from components.bounds import DEFAULT_MAX_IMAGE_BYTES, human_size
 from components.config import ImageSpec
@@ -49,6 +51,20 @@ class Prepared:
     empty when the spec gives none. Only these may be recorded as the source's checksums."""
 
 
+@dataclass(frozen=True)
+class Phases:
+    """What each phase of a preparation waits for: ``fetching`` for the network, ``working``
+    for this machine's CPU and disk (inspection, conversion). Apart, because a distant source
+    keeps a download slow without using either, and should not hold up another's conversion."""
+
+    fetching: AbstractContextManager[Any] = field(default_factory=nullcontext)
+    working: AbstractContextManager[Any] = field(default_factory=nullcontext)
+
+
+UNBOUNDED = Phases()
+"""A preparation alone, waiting for nothing."""
+
+
 class CacheFullError(CommunityImagesError):
     """The cache's filesystem filled up; names the image and the setting to change."""
 
@@ -61,6 +77,7 @@ def prepare_image(
     say: Say,
     *,
     max_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+    phases: Phases = UNBOUNDED,
 ) -> Prepared:
     """The file to upload for ``spec``, converted to ``disk_format`` when the source differs.
 
@@ -70,7 +87,7 @@ def prepare_image(
     and decompression may hold (ImageTooLargeError past it).
     """
     try:
-        return _prepare(key, spec, cache_dir, disk_format, say, max_bytes)
+        return _prepare(key, spec, cache_dir, disk_format, say, max_bytes, phases)
     except CommunityImagesError as exc:
         # Both a write of the download and qemu-img's output report a full disk this way.
         if os.strerror(errno.ENOSPC) not in str(exc):
@@ -83,19 +100,26 @@ def prepare_image(
 
 
 def _prepare(
-    key: str, spec: ImageSpec, cache_dir: Path, disk_format: str, say: Say, max_bytes: int
+    key: str,
+    spec: ImageSpec,
+    cache_dir: Path,
+    disk_format: str,
+    say: Say,
+    max_bytes: int,
+    phases: Phases,
 ) -> Prepared:
     label = f"{key} ({spec.name})"
-    say(f"{label}: fetching {shown(spec.source_url)}")
-    start = time.perf_counter()
-    fetched = fetch(
-        spec.name,
-        spec.source_url,
-        cache_dir / "downloads",
-        spec.checksums,
-        progress=DownloadProgress(label, say),
-        max_bytes=max_bytes,
-    )
+    with phases.fetching:
+        say(f"{label}: fetching {shown(spec.source_url)}")
+        start = time.perf_counter()
+        fetched = fetch(
+            spec.name,
+            spec.source_url,
+            cache_dir / "downloads",
+            spec.checksums,
+            progress=DownloadProgress(label, say),
+            max_bytes=max_bytes,
+        )
     if fetched.from_cache:
         say(f"{label}: fetched {human_size(fetched.size)} from the cache in {_since(start)} s")
     else:
@@ -106,7 +130,8 @@ def _prepare(
     try:
         if fetched.size == 0:
             raise UnsafeImageError(f"image {spec.name!r}: an empty file (0 bytes) is no image")
-        return _vetted(label, spec, fetched, cache_dir, disk_format, say, max_bytes)
+        with phases.working:
+            return _vetted(label, spec, fetched, cache_dir, disk_format, say, max_bytes)
     except UnsafeImageError as exc:
         fetched.discard()
         raise type(exc)(

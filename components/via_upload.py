@@ -10,7 +10,7 @@ from components.adoption import file_sha512
 from components.arrival import UPLOAD, Job, Say, Slots
 from components.glance import Glance
 from components.marks import KEY_PROPERTY, SOURCE_CHECKSUM_PROPERTIES, VIA_PROPERTY
-from components.prepare import Prepared
+from components.prepare import Phases, Prepared
 from components.upload import upload_image
 
 Prepare = Callable[..., Prepared]
@@ -42,11 +42,11 @@ class UploadWay:
 
     def arrive(self, job: Job, say: Say) -> str:
         label = f"{job.key} ({job.spec.name})"
-        with self._slots.preparing:
-            ready = self._prepare(
-                job.key, job.spec, self._cache_dir, self._disk_format, say,
-                max_bytes=self._max_bytes,
-            )  # fmt: skip
+        phases = Phases(fetching=self._slots.fetching, working=self._slots.preparing)
+        ready = self._prepare(
+            job.key, job.spec, self._cache_dir, self._disk_format, say,
+            max_bytes=self._max_bytes, phases=phases,
+        )  # fmt: skip
         if job.adoptable is not None and self._adopted(job, ready, say):
             return job.adoptable.id
         with self._slots.uploading:

@@ -19,7 +19,7 @@ from components.fetch import Checksum
 from components.glance import GlanceError, GlanceImage
 from components.ownership import owner_tag
 from components.plan import TrustError
-from components.prepare import Prepared
+from components.prepare import UNBOUNDED, Phases, Prepared
 from components.records import IGNORED_IMAGE_INPUTS
 
 SHA512 = "c" * 128
@@ -136,6 +136,7 @@ class Prepare:
         fmt: str,
         say: Callable[[str], None],
         max_bytes: int,
+        phases: Phases = UNBOUNDED,
     ) -> Prepared:
         self.calls.append(key)
         self.max_bytes = max_bytes
@@ -554,13 +555,15 @@ class Concurrency(Prepare):
         fmt: str,
         say: Callable[[str], None],
         max_bytes: int,
+        phases: Phases = UNBOUNDED,
     ) -> Prepared:
-        with self._lock:
-            self.running += 1
-            self.most = max(self.most, self.running)
-        time.sleep(0.2)
-        with self._lock:
-            self.running -= 1
+        with phases.working:
+            with self._lock:
+                self.running += 1
+                self.most = max(self.most, self.running)
+            time.sleep(0.2)
+            with self._lock:
+                self.running -= 1
         return super().__call__(key, spec, cache, fmt, say, max_bytes)
 
 
@@ -594,6 +597,7 @@ class SecondPrepareSignals(Prepare):
         fmt: str,
         say: Callable[[str], None],
         max_bytes: int,
+        phases: Phases = UNBOUNDED,
     ) -> Prepared:
         if self.calls:
             self.second_started.set()
