@@ -46,6 +46,31 @@ def grant(conn: Connection, project: Project, user: User, role_name: str) -> Non
     conn.identity.assign_project_role_to_user(project, user, role)
 
 
+def admin_connection(auth_url: str, region: str) -> Connection:
+    """The bootstrap admin, from the environment's password alone: no clouds.yaml and no OS_*
+    variables, which a caller's OS_CLOUD or a ./clouds.yaml would otherwise merge in."""
+    return openstack.connect(
+        auth_url=auth_url,
+        username="admin",
+        password=os.environ["DEVCLOUD_ADMIN_PASSWORD"],
+        project_name="admin",
+        user_domain_name="Default",
+        project_domain_name="Default",
+        region_name=region,
+        identity_api_version="3",
+        load_yaml_config=False,
+        load_envvars=False,
+    )
+
+
+def ensure_service_user(conn: Connection, service_project: Project, name: str) -> None:
+    """A service's Keystone user (password ``DEVCLOUD_<NAME>_PASSWORD``), admin and service in
+    the ``service`` project, as services validate tokens and call each other with it."""
+    user = ensure_user(conn, name, os.environ[f"DEVCLOUD_{name.upper()}_PASSWORD"], service_project)
+    grant(conn, service_project, user, "admin")
+    grant(conn, service_project, user, "service")
+
+
 def ensure_service(
     conn: Connection, region: str, kind: str, name: str, description: str, url: str
 ) -> None:
@@ -74,25 +99,10 @@ def main() -> int:
     parser.add_argument("--region", default="RegionOne")
     args = parser.parse_args()
     env = os.environ
-    # No clouds.yaml and no OS_* variables: a caller's OS_CLOUD or a ./clouds.yaml would otherwise
-    # be merged into these arguments.
-    conn = openstack.connect(
-        auth_url=args.auth_url,
-        username="admin",
-        password=env["DEVCLOUD_ADMIN_PASSWORD"],
-        project_name="admin",
-        user_domain_name="Default",
-        project_domain_name="Default",
-        region_name=args.region,
-        identity_api_version="3",
-        load_yaml_config=False,
-        load_envvars=False,
-    )
+    conn = admin_connection(args.auth_url, args.region)
     try:
         service = ensure_project(conn, "service", "Service users")
-        glance = ensure_user(conn, "glance", env["DEVCLOUD_GLANCE_PASSWORD"], service)
-        grant(conn, service, glance, "admin")
-        grant(conn, service, glance, "service")
+        ensure_service_user(conn, service, "glance")
         ensure_service(conn, args.region, "image", "glance", "OpenStack Image", args.glance_url)
         demo = ensure_project(conn, "demo", "Unprivileged project for visibility tests")
         demo_user = ensure_user(conn, "demo", env["DEVCLOUD_DEMO_PASSWORD"], demo)

@@ -5,11 +5,9 @@ look up either); safe to re-run. Passwords come from the environment so they nev
 """
 
 import argparse
-import os
 import sys
 
-import openstack
-from register import ensure_project, ensure_service, ensure_user, grant
+from register import admin_connection, ensure_project, ensure_service, ensure_service_user
 
 
 def main() -> int:
@@ -18,26 +16,12 @@ def main() -> int:
     parser.add_argument("--region", default="RegionOne")
     parser.add_argument("--volume-url", required=True, help="the v3 API's root, .../v3")
     args = parser.parse_args()
-    env = os.environ
-    conn = openstack.connect(
-        auth_url=args.auth_url,
-        username="admin",
-        password=env["DEVCLOUD_ADMIN_PASSWORD"],
-        project_name="admin",
-        user_domain_name="Default",
-        project_domain_name="Default",
-        region_name=args.region,
-        identity_api_version="3",
-        load_yaml_config=False,
-        load_envvars=False,
-    )
+    conn = admin_connection(args.auth_url, args.region)
     # Keystone fills in the caller's project: the form every Cinder release understands.
     url = args.volume_url.rstrip("/") + "/$(project_id)s"
     try:
         service = ensure_project(conn, "service", "Service users")
-        user = ensure_user(conn, "cinder", env["DEVCLOUD_CINDER_PASSWORD"], service)
-        grant(conn, service, user, "admin")
-        grant(conn, service, user, "service")
+        ensure_service_user(conn, service, "cinder")
         for kind, name in (("block-storage", "cinder"), ("volumev3", "cinderv3")):
             ensure_service(conn, args.region, kind, name, "OpenStack Block Storage", url)
     finally:

@@ -4,11 +4,9 @@ environment so they never show up in ``ps``.
 """
 
 import argparse
-import os
 import sys
 
-import openstack
-from register import ensure_project, ensure_service, ensure_user, grant
+from register import admin_connection, ensure_project, ensure_service, ensure_service_user
 
 FLAVOR = {"name": "devcloud.tiny", "vcpus": 1, "ram": 128, "disk": 1}
 
@@ -22,26 +20,12 @@ def main() -> int:
     parser.add_argument("--placement-url", required=True)
     parser.add_argument("--network-url", required=True)
     args = parser.parse_args()
-    env = os.environ
-    conn = openstack.connect(
-        auth_url=args.auth_url,
-        username="admin",
-        password=env["DEVCLOUD_ADMIN_PASSWORD"],
-        project_name="admin",
-        user_domain_name="Default",
-        project_domain_name="Default",
-        region_name=args.region,
-        identity_api_version="3",
-        load_yaml_config=False,
-        load_envvars=False,
-    )
+    conn = admin_connection(args.auth_url, args.region)
     try:
         if args.phase == "identity":
             service = ensure_project(conn, "service", "Service users")
             for name in ("nova", "placement", "neutron"):
-                user = ensure_user(conn, name, env[f"DEVCLOUD_{name.upper()}_PASSWORD"], service)
-                grant(conn, service, user, "admin")
-                grant(conn, service, user, "service")
+                ensure_service_user(conn, service, name)
             for kind, name, description, url in (
                 ("compute", "nova", "OpenStack Compute", args.compute_url),
                 ("placement", "placement", "Placement API", args.placement_url),

@@ -252,37 +252,36 @@ def outputs(stack: auto.Stack) -> dict[str, Any]:
     return {key: value.value for key, value in stack.outputs().items()}
 
 
+def started(
+    service: str, clouds_yaml: Path, api: str, path: str, *known: Connection
+) -> Iterator[Connection]:
+    """The admin cloud once the devcloud's ``service`` runs and ``path`` of its API ``api``
+    answers. The ``known`` connections log in again on their next request: their token's
+    catalog predates the service's first start, which registers it in Keystone."""
+    from tests.integration.devcloud_services import ensure
+
+    ensure(service)
+    for conn in known:
+        conn.session.auth.invalidate()
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(clouds_yaml)
+    conn = openstack.connect(cloud="devcloud")
+    try:
+        getattr(conn, api).get(path).raise_for_status()
+    except Exception as exc:
+        pytest.fail(f"the devcloud's {api} API does not answer ({exc})")
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 @pytest.fixture(scope="session")
-def nova(clouds_yaml: Path) -> Iterator[Connection]:
+def nova(clouds_yaml: Path, admin: Connection, demo_user: Connection) -> Iterator[Connection]:
     """The admin cloud with the devcloud's Nova started (on demand: `make devcloud` has none)."""
-    from tests.integration.nova import ensure_nova
-
-    ensure_nova()
-    os.environ["OS_CLIENT_CONFIG_FILE"] = str(clouds_yaml)
-    conn = openstack.connect(cloud="devcloud")
-    try:
-        conn.compute.get("/").raise_for_status()
-    except Exception as exc:
-        pytest.fail(f"the devcloud's compute API does not answer ({exc})")
-    try:
-        yield conn
-    finally:
-        conn.close()
+    yield from started("nova", clouds_yaml, "compute", "/", admin, demo_user)
 
 
 @pytest.fixture(scope="session")
-def cinder(clouds_yaml: Path) -> Iterator[Connection]:
+def cinder(clouds_yaml: Path, admin: Connection, demo_user: Connection) -> Iterator[Connection]:
     """The admin cloud with the devcloud's Cinder started (on demand: `make devcloud` has none)."""
-    from tests.integration.cinder import ensure_cinder
-
-    ensure_cinder()
-    os.environ["OS_CLIENT_CONFIG_FILE"] = str(clouds_yaml)
-    conn = openstack.connect(cloud="devcloud")
-    try:
-        conn.block_storage.get("/volumes?limit=1").raise_for_status()
-    except Exception as exc:
-        pytest.fail(f"the devcloud's block storage API does not answer ({exc})")
-    try:
-        yield conn
-    finally:
-        conn.close()
+    yield from started("cinder", clouds_yaml, "block_storage", "/volumes?limit=1", admin, demo_user)

@@ -18,9 +18,8 @@ import pytest
 from openstack.block_storage.v3.volume import Volume
 from openstack.connection import Connection
 
-from tests.integration.cinder import ensure_cinder
 from tests.integration.conftest import GlanceImages, make_qcow2
-from tests.integration.nova import devcloud
+from tests.integration.devcloud_services import devcloud, ensure
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +112,7 @@ def test_cinder_stops_alone_and_starts_warm(
     assert other_pids() == others_before
 
     started_at = time.monotonic()
-    ensure_cinder()
+    ensure("cinder")
     seconds = time.monotonic() - started_at
     assert seconds < WARM_START_SECONDS
     started = devcloud("status", "cinder")

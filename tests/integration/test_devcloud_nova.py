@@ -18,7 +18,7 @@ from openstack.connection import Connection
 from requests import Response
 
 from tests.integration.conftest import GlanceImages, make_qcow2
-from tests.integration.nova import devcloud, ensure_nova
+from tests.integration.devcloud_services import devcloud, ensure
 
 pytestmark = pytest.mark.integration
 
@@ -114,7 +114,7 @@ def test_nova_stops_alone_and_starts_warm(
     assert core_pids() == core_before
 
     started_at = time.monotonic()
-    ensure_nova()
+    ensure("nova")
     seconds = time.monotonic() - started_at
     assert seconds < WARM_START_SECONDS
     started = devcloud("status", "nova")

@@ -1,7 +1,8 @@
-"""Starts the devcloud's Nova on demand (``bash devcloud/devcloud.sh start nova``).
+"""Starts the devcloud's on-demand services (``bash devcloud/devcloud.sh start nova|cinder``).
 
-Nova, Placement, Neutron and RabbitMQ are not part of ``make devcloud``: the tests that need them
-start them, and a Nova that cannot start fails those tests, never skips them.
+Nova (with Placement, Neutron and RabbitMQ) and Cinder are not part of ``make devcloud``: the
+tests that need them start them, and a service that cannot start fails those tests, never skips
+them.
 """
 
 from __future__ import annotations
@@ -27,14 +28,17 @@ def devcloud(*args: str, timeout: float = START_TIMEOUT) -> subprocess.Completed
     )
 
 
-def ensure_nova() -> None:
-    """Starts Nova and its services unless they run (the core devcloud first, if needed)."""
+def ensure(service: str) -> None:
+    """Starts ``service`` and what it needs unless they run (the core devcloud first, if needed)."""
     try:
-        result = devcloud("start", "nova")
+        result = devcloud("start", service)
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"`devcloud.sh start nova` did not finish in {exc.timeout}s", pytrace=False)
+        pytest.fail(
+            f"`devcloud.sh start {service}` did not finish in {exc.timeout}s", pytrace=False
+        )
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
         pytest.fail(
-            f"`devcloud.sh start nova` failed (exit {result.returncode}):\n{tail}", pytrace=False
+            f"`devcloud.sh start {service}` failed (exit {result.returncode}):\n{tail}",
+            pytrace=False,
         )
