@@ -19,9 +19,9 @@ from components.marks import (
     PENDING_PROPERTY,
     SOURCE_CHECKSUM_PROPERTIES,
     SOURCE_SHA512_PROPERTY,
-    UPLOAD_RECORD_PROPERTIES,
     VIA_PROPERTY,
 )
+from components.property_patch import property_patch
 
 
 class GlanceError(CommunityImagesError):
@@ -296,23 +296,3 @@ class Glance:
             headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
         )
         openstack.exceptions.raise_from_response(response)
-
-
-def property_patch(
-    current: Mapping[str, Any], old: Mapping[str, str], new: Mapping[str, str]
-) -> list[dict[str, Any]]:
-    """Glance JSON-patch operations that make the keys of ``new`` hold on an image whose
-    properties are ``current``, and remove those that only ``old`` had. The checksums recorded
-    at upload are never touched: a spec's new checksum must not relabel old bytes."""
-    ops: list[dict[str, Any]] = []
-    for key, value in sorted(new.items()):
-        if key in UPLOAD_RECORD_PROPERTIES:
-            continue
-        if current.get(key) != value:
-            ops.append(
-                {"op": "replace" if key in current else "add", "path": f"/{key}", "value": value}
-            )
-    for key in sorted(old):
-        if key not in new and key in current and key not in UPLOAD_RECORD_PROPERTIES:
-            ops.append({"op": "remove", "path": f"/{key}"})
-    return ops

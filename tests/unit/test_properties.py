@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from components import properties as properties_module
-from components.glance import property_patch
 from components.properties import ImagePropertiesProvider
+from components.property_patch import property_patch
 
 PROVIDER = ImagePropertiesProvider()
 
