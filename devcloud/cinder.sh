@@ -78,6 +78,11 @@ glance_api_servers = $GLANCE_URL
 image_conversion_dir = $STATE/cinder/conversion
 # cinder-api forks a worker per core when run on its own; gunicorn runs one here.
 osapi_volume_workers = 1
+# cinder-volume republishes its capabilities to the scheduler with its periodic tasks: every
+# 10 s from its start, not every 60 s after a random delay of up to 60 s, so that a first
+# announcement the scheduler missed (cinder_pools.py) is made good within seconds.
+periodic_interval = 10
+periodic_fuzzy_delay = 0
 
 [$CINDER_BACKEND]
 volume_driver = devcloud_cinder_driver.FileVolumeDriver
@@ -157,8 +162,15 @@ volume_heard_from() {
         AND coalesce(updated_at, created_at) > now() AT TIME ZONE 'UTC' - interval '50 s'") == 1 ]]
 }
 
+scheduler_knows_pools() {
+    DEVCLOUD_ADMIN_PASSWORD=$ADMIN_PASSWORD PYTHONDONTWRITEBYTECODE=1 "$VENV/bin/python" \
+        "$DC/cinder_pools.py" --auth-url "$KEYSTONE_URL/v3" --region "$REGION" \
+        --backend "$CINDER_HOST@$CINDER_BACKEND"
+}
+
 volume_ready() {
-    cinder_consumed "cinder-volume.$CINDER_HOST@$CINDER_BACKEND" && volume_heard_from
+    cinder_consumed "cinder-volume.$CINDER_HOST@$CINDER_BACKEND" && volume_heard_from \
+        && scheduler_knows_pools
 }
 
 # Expects the core up, the lock held and the secrets loaded.
@@ -182,7 +194,7 @@ start_cinder() {
     wait_ready cinder-api "$CINDER_URL/" 300 "$LOGS/cinder-api.log"
     wait_for cinder-scheduler "" "consume its queue" "$LOGS/cinder-scheduler.log" \
         cinder_consumed cinder-scheduler
-    wait_for cinder-volume "" "consume its queue and report to the database" \
+    wait_for cinder-volume "" "consume its queue, report to the database and the scheduler" \
         "$LOGS/cinder-volume.log" volume_ready
     say "cinder ready in $(since "$t0"); block storage API $CINDER_URL/v3"
 }

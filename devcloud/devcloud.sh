@@ -22,6 +22,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
+source "$here/processes.sh"
 source "$here/postgres.sh"
 source "$here/keystone.sh"
 source "$here/glance.sh"

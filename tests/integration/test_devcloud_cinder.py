@@ -15,33 +15,17 @@ import uuid
 from pathlib import Path
 
 import pytest
-from openstack.block_storage.v3.volume import Volume
 from openstack.connection import Connection
 
 from tests.integration.conftest import GlanceImages, make_qcow2
 from tests.integration.devcloud_services import devcloud, ensure
+from tests.integration.volumes import delete_and_wait, wait_available
 
 pytestmark = pytest.mark.integration
 
 WARM_START_SECONDS = 60
 # The glance_metadata filter of volume listings needs block storage microversion 3.4 or later.
 MICROVERSION = "3.4"
-
-
-def wait_available(conn: Connection, volume: Volume) -> Volume:
-    volume = conn.block_storage.wait_for_status(
-        volume, status="available", failures=["error"], interval=0.5, wait=120
-    )
-    assert volume.status == "available"
-    return volume
-
-
-def delete_and_wait(conn: Connection, volume_id: str) -> None:
-    conn.block_storage.delete_volume(volume_id, ignore_missing=True)
-    deadline = time.monotonic() + 120
-    while conn.block_storage.find_volume(volume_id, ignore_missing=True) is not None:
-        assert time.monotonic() < deadline, f"volume {volume_id} not deleted within 120 s"
-        time.sleep(0.5)
 
 
 def ids_by_image(conn: Connection, image_id: str) -> list[str]:

@@ -22,6 +22,7 @@ from pulumi import automation as auto
 from demo.imageserver import RunningServer
 from tests.integration.conftest import ROOT, GlanceImages, Stacks, outputs
 from tests.integration.test_images import IMAGE, preview, served, spec, up
+from tests.integration.volumes import delete_and_wait, wait_available
 
 pytestmark = pytest.mark.integration
 
@@ -192,15 +193,14 @@ def test_a_volume_made_from_the_oldest_keeps_it_until_the_volume_is_deleted(
     kube.up_to(1)
     volume = demo_user.block_storage.create_volume(size=1, image_id=kube.ids[0])
     try:
-        demo_user.block_storage.wait_for_status(volume, status="available", wait=120)
+        wait_available(demo_user, volume)
         steps, text = preview(kube.stack)
         assert ("delete", kube.names[0]) not in steps.of(IMAGE)
         assert f"in use: 1 volume ({volume.id})" in text
         up(kube.stack)
         assert exists(admin, kube.ids[0])
     finally:
-        demo_user.block_storage.delete_volume(volume, ignore_missing=True)
-        demo_user.block_storage.wait_for_delete(volume, wait=120)
+        delete_and_wait(demo_user, volume.id)
     up(kube.stack)
     assert not exists(admin, kube.ids[0])
 
