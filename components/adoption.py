@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from components.glance import GlanceImage
+from components.glance_image import GlanceImage
 from components.ownership import Ownership
 
 STACK_TAG_PREFIX = "community-images:"

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from components.config import ImageSpec
 from components.decompress import compression
-from components.glance import GlanceImage
+from components.glance_image import GlanceImage
 
 Say = Callable[[str], None]
 

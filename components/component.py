@@ -12,7 +12,8 @@ from components.arrival import Job
 from components.arrivals import Arrivals
 from components.catalog import Catalog
 from components.config import SiteConfig
-from components.glance import Glance, GlanceError, GlanceImage
+from components.glance import Glance, GlanceError
+from components.glance_image import GlanceImage
 from components.marks import KEY_PROPERTY, SOURCE_SHA512_PROPERTY
 from components.ownership import Ownership, owner_tag
 from components.plan import Decision, Plan, plan_image

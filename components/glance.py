@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, BinaryIO
 
@@ -14,12 +13,9 @@ from openstack.connection import Connection
 from openstack.image.v2.image import Image as SdkImage
 
 from components.errors import CommunityImagesError
+from components.glance_image import GlanceImage, image_from_json
 from components.marks import (
-    KEY_PROPERTY,
     PENDING_PROPERTY,
-    SOURCE_CHECKSUM_PROPERTIES,
-    SOURCE_SHA512_PROPERTY,
-    VIA_PROPERTY,
 )
 from components.property_patch import property_patch
 
@@ -37,72 +33,6 @@ class GlanceError(CommunityImagesError):
         if isinstance(cause, openstack.exceptions.HttpException):
             return cause.status_code is not None and cause.status_code >= 500
         return False
-
-
-@dataclass(frozen=True)
-class GlanceImage:
-    id: str
-    name: str
-    status: str
-    visibility: str
-    disk_format: str | None
-    hash_value: str | None
-    tags: tuple[str, ...]
-    source_sha512: str | None
-    container_format: str | None = None
-    min_disk: int = 0
-    min_ram: int = 0
-    size: int | None = None
-    owner: str | None = None
-    """The project that owns it: the one thing about an image no other project can forge."""
-    hash_algo: str | None = None
-    source_sha256: str | None = None
-    pending: bool = False
-    """Created by this program's upload and never published: see PENDING_PROPERTY."""
-    via: str | None = None
-    """How this program brought it into Glance, if it recorded that (VIA_PROPERTY)."""
-    key: str | None = None
-    """The config key this program created it for (KEY_PROPERTY), if recorded."""
-    created_at: str = ""
-    """Glance's ISO 8601 creation time, which orders one key's releases."""
-    protected: bool = False
-
-    @property
-    def glance_sha512(self) -> str | None:
-        """Glance's own sha512 of the stored bytes, if that is the algorithm it hashes with."""
-        return self.hash_value if self.hash_algo == "sha512" else None
-
-    def source_checksum(self, algorithm: str) -> str | None:
-        """The source checksum this program verified and recorded at upload, if any."""
-        return {"sha512": self.source_sha512, "sha256": self.source_sha256}.get(algorithm)
-
-
-def _image(record: Mapping[str, Any]) -> GlanceImage:
-    """An image from Glance's JSON, where properties are keys beside the attributes: read as
-    JSON rather than as openstacksdk resources, which cost more CPU than the request itself
-    when a listing holds hundreds of images."""
-    return GlanceImage(
-        id=record["id"],
-        name=record.get("name") or "",
-        status=record.get("status") or "",
-        visibility=record.get("visibility") or "",
-        disk_format=record.get("disk_format"),
-        hash_value=record.get("os_hash_value"),
-        tags=tuple(record.get("tags") or ()),
-        source_sha512=record.get(SOURCE_SHA512_PROPERTY),
-        container_format=record.get("container_format"),
-        min_disk=record.get("min_disk") or 0,
-        min_ram=record.get("min_ram") or 0,
-        size=record.get("size"),
-        owner=record.get("owner"),
-        hash_algo=record.get("os_hash_algo"),
-        source_sha256=record.get(SOURCE_CHECKSUM_PROPERTIES["sha256"]),
-        pending=PENDING_PROPERTY in record,
-        via=record.get(VIA_PROPERTY),
-        key=record.get(KEY_PROPERTY),
-        created_at=record.get("created_at") or "",
-        protected=bool(record.get("protected")),
-    )
 
 
 # Glance's largest page by default (``[DEFAULT] api_limit_max``): a site's listing in one request.
@@ -181,7 +111,7 @@ class Glance:
             response = self._conn.image.get(path, params=query)
             openstack.exceptions.raise_from_response(response)
             page = response.json()
-            yield from (_image(record) for record in page.get("images", ()))
+            yield from (image_from_json(record) for record in page.get("images", ()))
             following = page.get("next")
             # Glance's links start with its version (/v2/images?…), the proxy's base URL too.
             path, query = (following.removeprefix("/v2"), None) if following else (None, None)
@@ -197,7 +127,7 @@ class Glance:
     def _read(self, image_id: str) -> GlanceImage:
         response = self._conn.image.get(f"/images/{image_id}")
         openstack.exceptions.raise_from_response(response)
-        return _image(response.json())
+        return image_from_json(response.json())
 
     def owned(self, tag: str) -> list[GlanceImage]:
         """Every image carrying ``tag``, the mark of the stack that created it, hidden ones too

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.glance import GlanceImage
+from components.glance_image import GlanceImage
 
 
 def owner_tag(project: str, stack: str) -> str:

@@ -17,7 +17,7 @@ from components.adoption import adoptable
 from components.arrival import local_work
 from components.config import ImageSpec
 from components.errors import CommunityImagesError
-from components.glance import GlanceImage
+from components.glance_image import GlanceImage
 from components.ownership import Ownership
 
 
@@ -98,12 +98,12 @@ def plan_image(
         for i in found
         if i.status == "active" and not ownership.ours(i) and not ownership.forged(i)
     ]
-    refusals = [(image, why_not_reused(image, spec, ownership, verify)) for image in others]
+    refusals = [(image, why_not_reused(image, spec, ownership, verify, wanted)) for image in others]
     reusable = [image for image, why in refusals if why is None]
     if reusable:
         # This project's own image first, then a trusted project's, then anyone's.
         best = min(reusable, key=lambda i: (i.owner != ownership.project, not ownership.vouched(i)))
-        return Plan(key, spec, Decision.REUSE, best)
+        return Plan(key, spec, Decision.REUSE, best, replaced=replaced)
     note = None
     if refusals:
         reasons = "; ".join(why for _, why in refusals if why)
@@ -121,12 +121,27 @@ def plan_image(
 
 
 def why_not_reused(
-    image: GlanceImage, spec: ImageSpec, ownership: Ownership, verify: bool
+    image: GlanceImage,
+    spec: ImageSpec,
+    ownership: Ownership,
+    verify: bool,
+    wanted: tuple[str, str],
 ) -> str | None:
-    """None if ``image`` may stand for ``spec``, else why not (for the run's output)."""
+    """None if ``image`` may stand for ``spec`` on a site of formats ``wanted``, else why not
+    (for the run's output)."""
     whose = f"{image.id} (project {image.owner})"
     if not ownership.may_reuse(image):
         return f"{whose} is not of a project in trustedImageOwners"
+    if not ownership.vouched(image):
+        # Its bytes may be the source's, but what Nova makes of them is the owner's to say.
+        formats = (image.disk_format, image.container_format or "bare")
+        if formats != wanted:
+            return f"{whose} is declared {'/'.join(map(str, formats))}, not {'/'.join(wanted)}"
+        if image.boot_overrides:
+            return (
+                f"{whose} sets {', '.join(image.boot_overrides)}: Nova would boot what its owner "
+                "names there, not the image's bytes"
+            )
     expected = spec.source_sha512
     if not verify or expected is None:
         # Same trust as azimuth-ops, which lists only its own project's images by name.

@@ -39,6 +39,20 @@ class PruneCloud:
         """The roles of its token, in the project it is scoped to."""
         return frozenset(self._access().role_names or ())
 
+    def require_admin(self, hidden: str) -> None:
+        """Fails closed, naming pruneCloud, unless its token has the admin role.
+
+        Nova and Cinder answer a caller without it with less than was asked (its own project's
+        volumes; servers without the admin-only filters), not with a refusal, so only the role
+        itself tells a complete answer from a partial one. ``hidden`` says what would be missed.
+        """
+        if "admin" not in self.roles():
+            raise CheckFailed(
+                f"{self.label} has no admin role: {hidden}; set community-images:pruneCloud "
+                "to a clouds.yaml entry with an admin-like role (its token's roles must "
+                "include admin)"
+            )
+
     def _access(self) -> Any:
         try:
             return self._conn.session.auth.get_access(self._conn.session)

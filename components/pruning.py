@@ -15,7 +15,8 @@ from typing import Any
 
 import openstack
 
-from components.glance import Glance, GlanceError, GlanceImage
+from components.glance import Glance, GlanceError
+from components.glance_image import GlanceImage
 from components.prune_cloud import PruneCloud
 from components.retention import RetentionPolicy, select
 from components.usage import UsageCheck, find_usage

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
-from components.glance import GlanceImage
+from components.glance_image import GlanceImage
 from components.properties import ImageProperties
 
 # Inputs the Image resource must not diff on. ``properties`` is owned by ImageProperties after

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.glance import GlanceImage
+from components.glance_image import GlanceImage
 from components.values import Problems, integer, kind, string
 
 # Pulumi's fully qualified stack names: organization/project/stack (the DIY backends'

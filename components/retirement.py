@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 import pulumi
 
 from components.config import SiteConfig
-from components.glance import Glance, GlanceError, GlanceImage
+from components.glance import Glance, GlanceError
+from components.glance_image import GlanceImage
 from components.ownership import Ownership
 from components.plan import Decision, Plan, retired_images, several_ours
 from components.pruning import Pruner, RetiredImage, usage_checks

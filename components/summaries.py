@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.glance import GlanceImage
+from components.glance_image import GlanceImage
 from components.plan import Decision, Plan
 
 

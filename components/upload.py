@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from components.errors import CommunityImagesError
-from components.glance import Glance, GlanceError, GlanceImage
+from components.glance import Glance, GlanceError
+from components.glance_image import GlanceImage
 from components.marks import PENDING_PROPERTY
 
 Say = Callable[[str], None]

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from components.errors import CommunityImagesError
+from components.glance import SDK_ERRORS
+
+# What a check may raise that it did not turn into CheckFailed itself (a token that expires
+# mid-check, a connection reset, a missing CLI): still a check not made, never a traceback.
+UNFORESEEN = (*SDK_ERRORS, OSError)
 
 SHOWN_USERS = 3
 
@@ -66,10 +71,23 @@ def find_usage(checks: Sequence[UsageCheck], image_ids: Collection[str]) -> dict
         try:
             found = check.users(image_ids)
         except CheckFailed as exc:
-            for item in usage.values():
-                item.unknown.append(f"the {check.what} check cannot be made: {exc}")
+            _unknown(usage, check, str(exc))
+            continue
+        except UNFORESEEN as exc:
+            _unknown(usage, check, _reason(exc))
             continue
         for image_id, users in found.items():
             if users and image_id in usage:
                 usage[image_id].users[check.what] = sorted(users)
     return usage
+
+
+def _unknown(usage: dict[str, Usage], check: UsageCheck, why: str) -> None:
+    for item in usage.values():
+        item.unknown.append(f"the {check.what} check cannot be made: {why}")
+
+
+def _reason(exc: BaseException) -> str:
+    # Some SDK and OS errors have an empty message; their class still says what went wrong.
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

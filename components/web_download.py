@@ -27,7 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from components.errors import CommunityImagesError
-from components.glance import Glance, GlanceError, GlanceImage
+from components.glance import Glance, GlanceError
+from components.glance_image import GlanceImage
 from components.glance_import import GlanceImports, ImportState
 from components.marks import PENDING_PROPERTY
 from components.urls import scrub, shown

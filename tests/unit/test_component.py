@@ -16,7 +16,8 @@ from components.catalog import Catalog
 from components.component import CommunityImages
 from components.config import ImageSpec, parse_config
 from components.fetch import Checksum
-from components.glance import GlanceError, GlanceImage
+from components.glance import GlanceError
+from components.glance_image import GlanceImage
 from components.ownership import owner_tag
 from components.plan import TrustError
 from components.prepare import UNBOUNDED, Phases, Prepared

@@ -8,7 +8,7 @@ import pytest
 
 from components.config import ImageSpec
 from components.fetch import Checksum
-from components.glance import GlanceImage
+from components.glance_image import GlanceImage
 from components.ownership import Ownership, owner_tag
 from components.plan import Decision, TrustError, plan_image
 
@@ -68,6 +68,33 @@ def test_another_projects_image_is_reused_only_for_glances_own_hash() -> None:
     assert "forged (project " + OTHER in (forged.note or "")
 
 
+def test_another_projects_same_bytes_must_be_declared_in_the_sites_formats() -> None:
+    """The bytes are the source's, but the owner declares how Nova reads them."""
+    as_iso = image("iso", hash_value=SHA512, disk_format="iso")
+    result = plan(as_iso)
+    assert result.decision is Decision.CREATE
+    assert "iso (project " + OTHER + ") is declared iso/bare, not qcow2/bare" in (result.note or "")
+    in_ova = image("ova", hash_value=SHA512, container_format="ova")
+    assert plan(in_ova).decision is Decision.CREATE
+    assert plan(image("same", hash_value=SHA512), fmt="raw").decision is Decision.CREATE
+
+
+@pytest.mark.parametrize("override", ["kernel_id", "ramdisk_id", "os_command_line"])
+def test_another_projects_image_that_boots_a_kernel_of_its_choosing_is_not_reused(
+    override: str,
+) -> None:
+    result = plan(image("k", hash_value=SHA512, boot_overrides=(override,)))
+    assert result.decision is Decision.CREATE
+    assert f"sets {override}: Nova would boot what its owner names" in (result.note or "")
+
+
+def test_a_vouched_image_is_taken_with_its_own_format_and_properties() -> None:
+    mine = image("mine", owner=PROJECT, hash_value=SHA512, disk_format="raw")
+    assert plan(mine).existing == mine
+    kernel = image("kernel", owner=PROJECT, hash_value=SHA512, boot_overrides=("kernel_id",))
+    assert plan(kernel).existing == kernel
+
+
 def test_our_projects_own_record_of_the_source_counts() -> None:
     converted = image("converted", owner=PROJECT, source_sha512=SHA512, disk_format="raw")
     assert plan(converted).existing == converted
@@ -116,6 +143,18 @@ def test_another_format_of_ours_is_replaced_not_managed() -> None:
     raw = image("r", owner=PROJECT, tags=(TAG,), disk_format="raw", source_sha512=SHA512)
     again = plan(qcow2, raw, fmt="raw")
     assert (again.decision, again.existing, again.replaced) == (Decision.MANAGE, raw, (qcow2,))
+
+
+def test_an_image_of_ours_in_another_format_stays_recorded_when_another_is_reused() -> None:
+    """Else the stack would stop declaring it, and the engine delete or forget it."""
+    qcow2 = image("q", owner=PROJECT, tags=(TAG,), hash_value=SHA512)
+    untagged_raw = image("r", owner=PROJECT, disk_format="raw", hash_value=SHA512)
+    result = plan(qcow2, untagged_raw, fmt="raw")
+    assert (result.decision, result.existing, result.replaced) == (
+        Decision.REUSE,
+        untagged_raw,
+        (qcow2,),
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ import keystoneauth1.exceptions
 import openstack
 import pytest
 
-from components.glance import GlanceError, GlanceImage
+from components.glance import GlanceError
+from components.glance_image import GlanceImage
 from components.upload import UploadError, upload_image
 
 ATTRS = {"name": "img", "visibility": "community", "disk_format": "raw"}

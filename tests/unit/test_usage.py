@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+import keystoneauth1.exceptions
+import openstack
+import pytest
+
 from components.usage import CheckFailed, find_usage
 
 
@@ -38,6 +42,36 @@ def test_a_check_that_cannot_be_made_keeps_every_image_and_says_why() -> None:
     usage = find_usage([Fails(), Found("servers", {})], ["a"])
     assert not usage["a"].free
     assert usage["a"].summary() == "unknown: the volumes check cannot be made: 403 from Cinder"
+
+
+class Raises:
+    what = "servers"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def users(self, image_ids: Collection[str]) -> dict[str, list[str]]:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (keystoneauth1.exceptions.ConnectFailure("reset by peer"), "ConnectFailure: reset by peer"),
+        (openstack.exceptions.SDKException("token expired"), "SDKException: token expired"),
+        (OSError(), "OSError"),
+    ],
+)
+def test_a_check_that_raises_an_error_of_its_client_keeps_every_image(
+    error: Exception, reason: str
+) -> None:
+    """Not a traceback: the image stays, saying why, and the other checks are still asked."""
+    stacks = Found("consumer stacks", {"a": ["org/proj/site"]})
+    usage = find_usage([Raises(error), stacks], ["a", "b"])
+    assert usage["b"].summary() == f"unknown: the servers check cannot be made: {reason}"
+    assert usage["a"].summary() == (
+        f"1 consumer stack (org/proj/site); unknown: the servers check cannot be made: {reason}"
+    )
 
 
 def test_no_candidates_asks_nobody() -> None:
