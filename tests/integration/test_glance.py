@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from openstack.connection import Connection
 
-from components.glance import SOURCE_SHA512_PROPERTY, Glance, GlanceError
+from components.glance import Glance, GlanceError
+from components.marks import SOURCE_SHA512_PROPERTY
 from tests.integration.conftest import GlanceImages, make_qcow2
 
 pytestmark = pytest.mark.integration
