@@ -8,6 +8,8 @@ them.
 from __future__ import annotations
 
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEVCLOUD = ROOT / "devcloud" / "devcloud.sh"
 # A cold start builds a 500 MB venv first (two minutes and more on a loaded machine).
 START_TIMEOUT = 900
+# A warm start: no pip, no one-time step.
+WARM_START_SECONDS = 60
 
 
 def devcloud(*args: str, timeout: float = START_TIMEOUT) -> subprocess.CompletedProcess[str]:
@@ -42,3 +46,23 @@ def ensure(service: str) -> None:
             f"`devcloud.sh start {service}` failed (exit {result.returncode}):\n{tail}",
             pytrace=False,
         )
+
+
+def stop_and_start_warm(service: str, part: str, others: Callable[[], dict[str, str]]) -> None:
+    """`stop service` stops ``part`` and leaves what ``others`` lists running; the next
+    `start service` takes less than a warm start's seconds and leaves them running too."""
+    before = others()
+    stopped = devcloud("stop", service)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    status = devcloud("status", service)
+    assert status.returncode == 3
+    assert f"{part}: stopped" in status.stdout
+    assert others() == before
+
+    started_at = time.monotonic()
+    ensure(service)
+    seconds = time.monotonic() - started_at
+    assert seconds < WARM_START_SECONDS
+    started = devcloud("status", service)
+    assert started.returncode == 0, started.stdout
+    assert others() == before

@@ -18,14 +18,13 @@ from openstack.connection import Connection
 from requests import Response
 
 from tests.integration.conftest import GlanceImages, make_qcow2
-from tests.integration.devcloud_services import devcloud, ensure
+from tests.integration.devcloud_services import devcloud, stop_and_start_warm
 
 pytestmark = pytest.mark.integration
 
 FLAVOR = "devcloud.tiny"
 # `networks: none` needs compute microversion 2.37 or later.
 MICROVERSION = "2.37"
-WARM_START_SECONDS = 60
 
 
 def boot(conn: Connection, image_id: str, name: str) -> str:
@@ -105,21 +104,7 @@ def test_nova_stops_alone_and_starts_warm(
 ) -> None:
     """`stop nova` leaves the core devcloud running; the next `start nova` needs no pip and no
     one-time step, takes seconds, and its compute takes builds at once."""
-    core_before = core_pids()
-    stopped = devcloud("stop", "nova")
-    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-    status = devcloud("status", "nova")
-    assert status.returncode == 3
-    assert "nova-compute: stopped" in status.stdout
-    assert core_pids() == core_before
-
-    started_at = time.monotonic()
-    ensure("nova")
-    seconds = time.monotonic() - started_at
-    assert seconds < WARM_START_SECONDS
-    started = devcloud("status", "nova")
-    assert started.returncode == 0, started.stdout
-    assert core_pids() == core_before
+    stop_and_start_warm("nova", "nova-compute", core_pids)
 
     name = f"nova-warm-{uuid.uuid4().hex[:8]}"
     image = glance_images.upload(nova, name, make_qcow2(tmp_path / "disk.qcow2", name))
