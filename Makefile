@@ -43,7 +43,10 @@ integration: system venv tools devcloud
 system:
 	bash tools/system-packages.sh
 
+# The program's bytecode, written once here: every pass of an `up` (two) and the dynamic provider
+# import it, and where PYTHONDONTWRITEBYTECODE is set (CI images) each would compile it anew.
 venv: venv/.installed
+	venv/bin/python -m compileall -q components
 venv/.installed: requirements.txt
 	$(PYTHON) -m venv venv
 	venv/bin/pip install -q --disable-pip-version-check -r requirements.txt

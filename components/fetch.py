@@ -55,6 +55,7 @@ from components.files import fsync, locked
 from components.http_download import DEFAULT_BOUNDS, DownloadBounds, download
 from components.local_source import copy_local, local_path
 from components.progress import Progress, Reporter
+from components.tap import NO_TAP, Tap
 from components.urls import shown
 
 # Checksum and the errors are part of this module's interface, wherever they are defined.
@@ -137,11 +138,13 @@ def fetch(
     session: requests.Session | None = None,
     bounds: DownloadBounds = DEFAULT_BOUNDS,
     max_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+    tap: Tap = NO_TAP,
 ) -> Fetched:
     """Return the verified (and decompressed) image at `url`, downloading it only if needed.
 
     `bounds` limits the download's attempts, time and rate; `max_bytes`, the largest virtual
-    size an image may have, limits what it and its decompression may hold.
+    size an image may have, limits what it and its decompression may hold. `tap` hears of an
+    HTTP download's writes (none for a cache hit or a local file).
     """
     local = local_path(name, url)
     checksum = verified_checksum(checksums)
@@ -155,7 +158,7 @@ def fetch(
             from_cache, hash_seconds = record is not None, 0.0
             if record is None:
                 hashes = _get(
-                    name, url, local, entry, progress, session, checksum, bounds, max_bytes
+                    name, url, local, entry, progress, session, checksum, bounds, max_bytes, tap
                 )
                 record, hash_seconds = _keep(name, url, checksum, entry, hashes), hashes.seconds
             else:
@@ -208,6 +211,7 @@ def _get(
     checksum: Checksum | None,
     bounds: DownloadBounds,
     max_bytes: int,
+    tap: Tap,
 ) -> Hashes:
     """Copy or download the source into the entry's `.part`, hashed."""
     part = entry.path(".part")
@@ -218,7 +222,7 @@ def _get(
     # A .part left by an earlier run is only worth resuming if a checksum will prove that it
     # and the rest belong together: hashing alone proves nothing.
     resume = checksum is not None
-    return download(name, url, part, report, session, algorithms, bounds, max_bytes, resume)
+    return download(name, url, part, report, session, algorithms, bounds, max_bytes, resume, tap)
 
 
 def _keep(name: str, url: str, checksum: Checksum | None, entry: _Entry, hashes: Hashes) -> _Record:

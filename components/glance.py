@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any, BinaryIO
 
@@ -83,6 +84,20 @@ class Glance:
             )
         return project
 
+    def lookup(
+        self, names: Collection[str], tag: str
+    ) -> tuple[dict[str, list[GlanceImage]], list[GlanceImage]]:
+        """``find(names)`` and ``owned(tag)``, their listings all in flight at once: each waits
+        on Glance, so a pass waits about as long as for one of them rather than for all."""
+        try:
+            # Log in and find Glance's endpoint once, before the listings share them.
+            self._conn.image.get_endpoint()
+        except SDK_ERRORS as exc:
+            raise GlanceError(f"cannot reach Glance: {exc}") from exc
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            owned = pool.submit(self.owned, tag)
+            return self.find(names), owned.result()
+
     def find(self, names: Collection[str]) -> dict[str, list[GlanceImage]]:
         """Every image of each name that this project can see, other projects' community images
         too, in one request per 50 names (Glance's ``in:`` filter) rather than one per name.
@@ -92,16 +107,26 @@ class Glance:
         """
         found: dict[str, list[GlanceImage]] = {name: [] for name in names}
         wanted = sorted(found)
+        # Quoted, so that a comma in a name is not taken for a separator.
+        queries = [
+            {"name": "in:" + ",".join(f'"{name}"' for name in wanted[start : start + 50])}
+            for start in range(0, len(wanted), 50)
+        ]
         try:
-            for start in range(0, len(wanted), 50):
-                # Quoted, so that a comma in a name is not taken for a separator.
-                quoted = ",".join(f'"{name}"' for name in wanted[start : start + 50])
-                for image in self._images({"name": f"in:{quoted}", "visibility": "all"}):
-                    if image.name in found:
-                        found[image.name].append(image)
+            for image in self._listed([{**query, "visibility": "all"} for query in queries]):
+                if image.name in found:
+                    found[image.name].append(image)
         except SDK_ERRORS as exc:
             raise GlanceError(f"cannot list the images named {', '.join(wanted)}: {exc}") from exc
         return {name: sorted(images, key=lambda i: i.id) for name, images in found.items()}
+
+    def _listed(self, queries: list[Mapping[str, Any]]) -> list[GlanceImage]:
+        """Every image of these listings, read at once (each waits on Glance, not on Python)."""
+        if len(queries) <= 1:
+            return [image for query in queries for image in self._images(query)]
+        with ThreadPoolExecutor(max_workers=min(len(queries), 4)) as pool:
+            pages = pool.map(lambda query: list(self._images(query)), queries)
+            return [image for page in pages for image in page]
 
     def _images(self, params: Mapping[str, Any]) -> Iterator[GlanceImage]:
         """Every image of a listing, following Glance's ``next`` links."""
@@ -133,11 +158,12 @@ class Glance:
         """Every image carrying ``tag``, the mark of the stack that created it, hidden ones too
         (an import in progress is hidden): Glance lists those only when asked for them alone."""
         try:
-            found = [
-                image
-                for hidden in ("false", "true")
-                for image in self._images({"tag": tag, "visibility": "all", "os_hidden": hidden})
-            ]
+            found = self._listed(
+                [
+                    {"tag": tag, "visibility": "all", "os_hidden": hidden}
+                    for hidden in ("false", "true")
+                ]
+            )
             return sorted(found, key=lambda i: i.id)
         except SDK_ERRORS as exc:
             raise GlanceError(f"cannot list the images tagged {tag!r}: {exc}") from exc

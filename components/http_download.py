@@ -32,6 +32,7 @@ from components.checksums import Hashes
 from components.fetch_errors import FetchError
 from components.files import CHUNK
 from components.progress import Reporter
+from components.tap import NO_TAP, Tap
 from components.urls import shown
 
 MAX_BACKOFF = 60.0
@@ -90,11 +91,14 @@ def download(
     bounds: DownloadBounds,
     max_bytes: int,
     resume: bool,
+    tap: Tap = NO_TAP,
 ) -> Hashes:
-    """Download ``url`` into ``part``, hashing it; ``resume`` continues a ``part`` left before."""
+    """Download ``url`` into ``part``, hashing it; ``resume`` continues a ``part`` left before.
+    ``tap`` hears of every write, for a reader of the ``part`` while it arrives."""
     http = HttpDownload(
         name, url, part, report, session or requests.Session(), algorithms, bounds, max_bytes
     )
+    http.tap = tap
     try:
         if resume and part.is_file():
             http.adopt_part()
@@ -127,6 +131,7 @@ class HttpDownload:
         self.hashes = Hashes(algorithms)
         self.total: int | None = None
         self.validator: str | None = None  # ETag or Last-Modified, for If-Range
+        self.tap: Tap = NO_TAP
         self._deadline = time.monotonic() + bounds.deadline
 
     def adopt_part(self) -> None:
@@ -223,11 +228,14 @@ class HttpDownload:
         bounds = self.bounds
         window_start, window_bytes = time.monotonic(), 0
         with self.part.open("ab") as out:
+            self.tap.receiving(self.part, self.total)
             # read1 returns what has arrived: a read of a fixed size waits until it is all there,
             # so a trickle could hold one read, and every check between reads, for days.
             while chunk := resp.raw.read1(CHUNK, decode_content=False):
                 out.write(chunk)
+                out.flush()
                 self.hashes.update(chunk)
+                self.tap.grew(self.hashes.size)
                 self.report(self.hashes.size, self.total)
                 if self.hashes.size > self.limit:
                     raise self._too_large(f"the download grew past {self.limit}")
@@ -247,6 +255,7 @@ class HttpDownload:
     def _restart(self) -> None:
         self.part.unlink(missing_ok=True)
         self.hashes = Hashes(self.algorithms)
+        self.tap.restarted()
 
     def _error(self, reason: str) -> FetchError:
         return FetchError(self.name, self.url, reason)

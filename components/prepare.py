@@ -17,6 +17,7 @@ from components.convert import convert_image
 from components.errors import CommunityImagesError
 from components.fetch import Fetched, fetch
 from components.inspection import UnsafeImageError, inspect_image
+from components.tap import NO_TAP, Tap
 from components.urls import shown
 
 Say = Callable[[str], None]
@@ -78,6 +79,7 @@ def prepare_image(
     *,
     max_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
     phases: Phases = UNBOUNDED,
+    tap: Tap = NO_TAP,
 ) -> Prepared:
     """The file to upload for ``spec``, converted to ``disk_format`` when the source differs.
 
@@ -87,7 +89,7 @@ def prepare_image(
     and decompression may hold (ImageTooLargeError past it).
     """
     try:
-        return _prepare(key, spec, cache_dir, disk_format, say, max_bytes, phases)
+        return _prepare(key, spec, cache_dir, disk_format, say, max_bytes, phases, tap)
     except CommunityImagesError as exc:
         # Both a write of the download and qemu-img's output report a full disk this way.
         if os.strerror(errno.ENOSPC) not in str(exc):
@@ -107,6 +109,7 @@ def _prepare(
     say: Say,
     max_bytes: int,
     phases: Phases,
+    tap: Tap,
 ) -> Prepared:
     label = f"{key} ({spec.name})"
     with phases.fetching:
@@ -119,6 +122,7 @@ def _prepare(
             spec.checksums,
             progress=DownloadProgress(label, say),
             max_bytes=max_bytes,
+            tap=tap,
         )
     if fetched.from_cache:
         say(f"{label}: fetched {human_size(fetched.size)} from the cache in {_since(start)} s")

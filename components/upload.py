@@ -58,8 +58,7 @@ def upload_image(
     for attempt, delay in enumerate((*delays, None), start=1):
         try:
             for image_id in stale:
-                say(f"{name}: deleting {image_id}, left incomplete by an interrupted upload")
-                glance.delete(image_id)
+                delete_leftover(glance, name, image_id, say)
             stale = []
             return _upload_once(glance, attrs, path, expected_sha512, stale)
         except (CommunityImagesError, OSError) as exc:
@@ -75,6 +74,11 @@ def upload_image(
             )
             raise UploadError(f"image {name!r}: {exc} (attempt {attempt}); {left}") from exc
     raise AssertionError("unreachable")
+
+
+def delete_leftover(glance: Glance, name: str, image_id: str, say: Say) -> None:
+    say(f"{name}: deleting {image_id}, left incomplete by an interrupted upload")
+    glance.delete(image_id)
 
 
 def _upload_once(

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from components.adoption import file_sha512
-from components.arrival import UPLOAD, Job, Say, Slots
+from components.arrival import UPLOAD, Job, Say, Slots, local_work
+from components.checksums import verified_checksum
 from components.glance import Glance
 from components.marks import KEY_PROPERTY, SOURCE_CHECKSUM_PROPERTIES, VIA_PROPERTY
 from components.prepare import Phases, Prepared
-from components.upload import upload_image
+from components.tap import NO_TAP
+from components.upload import delete_leftover, upload_image
+from components.upload_stream import UploadStream
 
 Prepare = Callable[..., Prepared]
 
 
-def upload_record(ready: Prepared) -> dict[str, str]:
+def upload_record(verified: Mapping[str, str]) -> dict[str, str]:
     """The source checksums verified while preparing the file, recorded on the new image."""
     return {
         SOURCE_CHECKSUM_PROPERTIES[algorithm]: digest
-        for algorithm, digest in ready.verified.items()
+        for algorithm, digest in verified.items()
         if algorithm in SOURCE_CHECKSUM_PROPERTIES
     }
 
@@ -43,21 +46,52 @@ class UploadWay:
     def arrive(self, job: Job, say: Say) -> str:
         label = f"{job.key} ({job.spec.name})"
         phases = Phases(fetching=self._slots.fetching, working=self._slots.preparing)
-        ready = self._prepare(
-            job.key, job.spec, self._cache_dir, self._disk_format, say,
-            max_bytes=self._max_bytes, phases=phases,
-        )  # fmt: skip
+        stream = self._stream(job, say)
+        try:
+            ready = self._prepare(
+                job.key, job.spec, self._cache_dir, self._disk_format, say,
+                max_bytes=self._max_bytes, phases=phases, tap=stream or NO_TAP,
+            )  # fmt: skip
+            streamed = stream.finish(ready.path, ready.verified, ready.sha512) if stream else None
+        except BaseException:
+            if stream is not None:
+                stream.abort()
+            raise
+        finally:
+            if stream is not None:
+                self._slots.uploading.release()
+        if streamed:
+            return streamed
         if job.adoptable is not None and self._adopted(job, ready, say):
             return job.adoptable.id
         with self._slots.uploading:
             say(f"{label}: uploading")
             start = time.perf_counter()
-            attrs = {**job.attrs, **upload_record(ready), VIA_PROPERTY: UPLOAD}
-            image_id = upload_image(
-                self._glance, attrs, ready.path, ready.sha512, job.leftovers, say
-            )
+            attrs = {**job.attrs, **upload_record(ready.verified), VIA_PROPERTY: UPLOAD}
+            leftovers = [] if stream is not None else job.leftovers
+            image_id = upload_image(self._glance, attrs, ready.path, ready.sha512, leftovers, say)
         say(f"{label}: uploaded in {time.perf_counter() - start:.2f} s")
         return image_id
+
+    def _stream(self, job: Job, say: Say) -> UploadStream | None:
+        """An upload fed by the download as it arrives (upload_stream.py), when nothing is to
+        be done to the bytes, a checksum will prove them, and an upload slot is free now."""
+        checksum = verified_checksum(job.spec.checksums)
+        if job.adoptable is not None or checksum is None:
+            return None
+        if local_work(job.spec, self._disk_format) is not None:
+            return None
+        if not self._slots.uploading.acquire(blocking=False):
+            return None
+        try:
+            for leftover in job.leftovers:
+                delete_leftover(self._glance, job.spec.name, leftover.id, say)
+        except BaseException:
+            self._slots.uploading.release()
+            raise
+        verified = {checksum.algorithm: checksum.hexdigest}
+        attrs = {**job.attrs, **upload_record(verified), VIA_PROPERTY: UPLOAD}
+        return UploadStream(self._glance, attrs, checksum.algorithm, say)
 
     def _adopted(self, job: Job, ready: Prepared, say: Say) -> bool:
         """Takes over the untagged image if it holds exactly the prepared file (adoption.py)."""
@@ -74,7 +108,7 @@ class UploadWay:
             return False
         for leftover in job.leftovers:
             self._glance.delete(leftover.id)
-        self._glance.record(image.id, {**upload_record(ready), KEY_PROPERTY: job.key})
+        self._glance.record(image.id, {**upload_record(ready.verified), KEY_PROPERTY: job.key})
         say(
             f"{label}: this project's untagged image {image.id} holds exactly the "
             f"{self._disk_format} conversion of the verified source: adopted"

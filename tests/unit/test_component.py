@@ -22,6 +22,7 @@ from components.ownership import owner_tag
 from components.plan import TrustError
 from components.prepare import UNBOUNDED, Phases, Prepared
 from components.records import IGNORED_IMAGE_INPUTS
+from components.tap import NO_TAP, Tap
 
 SHA512 = "c" * 128
 TAG = owner_tag("community-images", "dev")
@@ -99,6 +100,11 @@ class FakeGlance:
     def owned(self, tag: str) -> list[GlanceImage]:
         return [i for i in self._images if tag in i.tags]
 
+    def lookup(
+        self, names: set[str], tag: str
+    ) -> tuple[dict[str, list[GlanceImage]], list[GlanceImage]]:
+        return self.find(names), self.owned(tag)
+
     def get(self, image_id: str) -> GlanceImage | None:
         return next((i for i in self._images if i.id == image_id), None)
 
@@ -138,6 +144,7 @@ class Prepare:
         say: Callable[[str], None],
         max_bytes: int,
         phases: Phases = UNBOUNDED,
+        tap: Tap = NO_TAP,
     ) -> Prepared:
         self.calls.append(key)
         self.max_bytes = max_bytes
@@ -557,6 +564,7 @@ class Concurrency(Prepare):
         say: Callable[[str], None],
         max_bytes: int,
         phases: Phases = UNBOUNDED,
+        tap: Tap = NO_TAP,
     ) -> Prepared:
         with phases.working:
             with self._lock:
@@ -599,6 +607,7 @@ class SecondPrepareSignals(Prepare):
         say: Callable[[str], None],
         max_bytes: int,
         phases: Phases = UNBOUNDED,
+        tap: Tap = NO_TAP,
     ) -> Prepared:
         if self.calls:
             self.second_started.set()

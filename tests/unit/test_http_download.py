@@ -254,3 +254,46 @@ def test_client_errors_fail_at_once(served: Served, cache: Path, status: int) ->
 
     assert url in str(caught.value) and "missing" in str(caught.value)
     assert len(served.requests()) == 1
+
+
+class RecordingTap:
+    """What a reader of the .part is told, and what another open file of it shows then."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int | None]] = []
+        self.part: Path | None = None
+
+    def receiving(self, part: Path, total: int | None) -> None:
+        self.part = part
+        self.events.append(("receiving", total))
+
+    def grew(self, size: int) -> None:
+        assert self.part is not None
+        assert self.part.stat().st_size == size  # written through, not held in a buffer
+        self.events.append(("grew", size))
+
+    def restarted(self) -> None:
+        self.events.append(("restarted", None))
+
+
+def test_the_tap_hears_each_attempt_each_write_and_a_restart(
+    served: Served, tmp_path: Path, disk: str
+) -> None:
+    served.faults.truncate("disk.raw", after=50_000, times=2, ranges="ignore")
+    tap = RecordingTap()
+    part = tmp_path / "disk.part"
+
+    download(
+        "disk", served.url("disk.raw"), part, Reporter(None), None, ["sha256"], FAST,
+        1 << 30, False, tap,
+    )  # fmt: skip
+
+    kinds = [kind for kind, _ in tap.events]
+    # Cut; the resume answered with the whole file (a restart), cut again; resumed to the end.
+    assert [k for k in kinds if k != "grew"] == ["receiving", "restarted", "receiving", "receiving"]
+    assert [total for kind, total in tap.events if kind == "receiving"] == [DISK_SIZE] * 3
+    sizes = [size for kind, size in tap.events if kind == "grew"]
+    assert sizes[-1] == DISK_SIZE == part.stat().st_size
+    restart = kinds.index("restarted")
+    assert sizes == sorted(sizes[:restart]) + sorted(sizes[restart:])
+    assert max(sizes[:restart]) == 50_000
