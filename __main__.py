@@ -1,5 +1,10 @@
 """community-images: read the site's config, make its images exist in Glance, export their IDs."""
 
+from components.warm_providers import warm_dynamic_provider
+
+# Before the imports below (openstacksdk's take a while): the provider starts meanwhile.
+warm_dynamic_provider()
+
 import pulumi
 
 from components.catalog import build_catalog

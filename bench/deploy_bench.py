@@ -18,8 +18,10 @@ connection, a distant object store) and each target format:
   ``Image`` adopting each of the floor's images, a do-nothing dynamic resource like
   ``ImageProperties``), its fresh ``up``, no-op ``up`` and preview;
 - fresh / no-op / preview: this project's ``pulumi up`` from an empty cache, then again, then
-  ``pulumi preview``; peak RSS of the whole ``pulumi up`` process tree; and per-phase times
-  from the run's own event log (download, hashing, inspection, conversion, each Image's upload).
+  ``pulumi preview`` (no-op ups and previews of floor and project alternated, ``--repeats``
+  of each, the median kept: bench/steady.py); peak RSS of the whole ``pulumi up`` process
+  tree; and per-phase times from the run's own event log (download, hashing, inspection,
+  conversion, each Image's upload).
 
 Then the peak RSS of a fresh ``up`` of one small image, for the memory target. Prints markdown
 tables with the ratios the targets are stated in (bench/report.py); asserts nothing about time.
@@ -41,12 +43,13 @@ import openstack
 import requests
 from openstack.connection import Connection
 
-from bench.engine_floor_runs import engine_floor, log_path
+from bench.engine_floor_runs import engine_floor, forget_floor
 from bench.flows import digest, floor, plain_flow
 from bench.images import MiB, make_qcow2
 from bench.measure import measured_cpu
 from bench.report import BenchSet, across_sets, report
 from bench.runs import ROOT, Pulumi, Run, empty_project, phases, stack_config, this_project, workdir
+from bench.steady import steady_runs
 from bench.web_download_floor import bytes_by_agent
 from bench.web_download_floor import floor as web_download_floor
 from demo.faults import FaultPlan
@@ -123,11 +126,11 @@ def _final_file(url: str, target: str, out: Path) -> Path:
     return final
 
 
-def this_project_runs(
+def this_project_fresh(
     pulumi: Pulumi, server: RunningServer, work: Path, tag: str, target: str,
-    paths: list[Path], method: str, every_log: bool,
-) -> dict[str, Run]:  # fmt: skip
-    """This project's fresh up, no-op up and preview, then its destroy."""
+    paths: list[Path], method: str,
+) -> tuple[Run, Path]:  # fmt: skip
+    """This project's fresh up, and the project, whose stack stays for the steady runs."""
     project = this_project(work, f"p-{tag}")
     # web-download needs the sha512 to check what Glance stored; the upload path verifies
     # the cheaper sha256 when that is all the spec gives, as the plain flow does.
@@ -158,20 +161,12 @@ def this_project_runs(
     fresh = pulumi.run(project, "up", "--yes", "--stack", tag, events=events)
     fresh.phases = phases(events)
     fresh.moved = bytes_by_agent(server.entries[before:], paths)
-    noop_log = log_path(work / "events", every_log, f"noop-{tag}")
-    preview_log = log_path(work / "events", every_log, f"preview-{tag}")
-    results = {
-        "fresh up": fresh,
-        "no-op up": pulumi.run(project, "up", "--yes", "--stack", tag, events=noop_log),
-        "preview": pulumi.run(project, "preview", "--stack", tag, events=preview_log),
-    }
-    pulumi.run(project, "destroy", "--yes", "--stack", tag)
-    return results
+    return fresh, project
 
 
 def measure(
     conn: Connection, pulumi: Pulumi, work: Path, bench: BenchSet, target: str,
-    method: str = "upload", every_log: bool = False,
+    method: str = "upload", every_log: bool = False, repeats: int = 3,
 ) -> dict[str, Run]:  # fmt: skip
     tag = uuid.uuid4().hex[:6]
     root, paths, faults = served(work, tag, bench)
@@ -186,13 +181,19 @@ def measure(
             pulumi.run(empty, "stack", "init", tag)
             results["empty up"] = pulumi.run(empty, "up", "--yes", "--stack", tag)
             results["empty preview"] = pulumi.run(empty, "preview", "--stack", tag)
-            results.update(
-                engine_floor(conn, pulumi, work, tag, floor_images, target, work / "events",
-                             every_log)
-            )  # fmt: skip
-            results.update(
-                this_project_runs(pulumi, server, work, tag, target, paths, method, every_log)
+            events = work / "events"
+            results["floor fresh up"], floor_project = engine_floor(
+                conn, pulumi, work, tag, floor_images, target, events
             )
+            results["fresh up"], project = this_project_fresh(
+                pulumi, server, work, tag, target, paths, method
+            )
+            results.update(
+                steady_runs(pulumi, floor_project, project, tag, repeats,
+                            events if every_log else None)
+            )  # fmt: skip
+            pulumi.run(project, "destroy", "--yes", "--stack", tag)
+            forget_floor(pulumi, floor_project, tag)
         finally:
             for image_id in created:
                 conn.image.delete_image(image_id, ignore_missing=True)
@@ -213,12 +214,16 @@ def main() -> None:
     parser.add_argument(
         "--event-logs", type=Path, help="keep every run's event log (all runs log) here"
     )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="no-op ups and previews taken, median kept"
+    )
     args = parser.parse_args()
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(ROOT / ".devcloud" / "clouds.yaml")
     conn = openstack.connect(cloud="devcloud")
     print(
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, nproc {os.cpu_count()}, "
-        f"load {os.getloadavg()[0]:.2f}"
+        f"load {os.getloadavg()[0]:.2f}; no-op ups and previews: the median of {args.repeats}, "
+        "engine floor and project alternated"
     )
     sets = [BenchSet.parse(item) for item in args.sets.split(",")]
     targets = args.targets.split(",")
@@ -229,14 +234,16 @@ def main() -> None:
         for target in targets:
             for bench in sets:
                 results = measure(
-                    conn, pulumi, work, bench, target, args.method, args.event_logs is not None
-                )
+                    conn, pulumi, work, bench, target, args.method, args.event_logs is not None,
+                    args.repeats,
+                )  # fmt: skip
                 fresh_by[bench.text, target] = results["fresh up"]
                 report(f"{bench.label}, target {target}", bench, results)
                 print(f"load {os.getloadavg()[0]:.2f}", flush=True)
         small = None
         if args.small_mib:
-            small = measure(conn, pulumi, work, BenchSet(1, args.small_mib), "raw")["fresh up"]
+            small_set = BenchSet(1, args.small_mib)
+            small = measure(conn, pulumi, work, small_set, "raw", repeats=1)["fresh up"]
         if args.event_logs:
             shutil.copytree(work / "events", args.event_logs, dirs_exist_ok=True)
     across_sets(sets, targets, fresh_by, small, args.small_mib)

@@ -1,5 +1,5 @@
-"""The engine floor's runs (bench/engine_floor/): its fresh ``up``, no-op ``up`` and preview on
-images the bench put in Glance beforehand, in the same run as this project's."""
+"""The engine floor's project (bench/engine_floor/) and its fresh ``up`` on images the bench put in
+Glance beforehand, in the same run as this project's."""
 
 from __future__ import annotations
 
@@ -35,30 +35,23 @@ def engine_floor(
     images: list[tuple[str, str]],
     target: str,
     events: Path,
-    every_log: bool = False,
-) -> dict[str, Run]:
-    """Fresh up, no-op up and preview of the engine floor declaring ``images`` (Glance name,
-    ID), which get this floor's tag first. The fresh up writes its event log to ``events``
-    (a directory), the others too with ``every_log``."""
+) -> tuple[Run, Path]:
+    """The fresh up of the engine floor declaring ``images`` (Glance name, ID), which get this
+    floor's tag first, with its event log in ``events`` (a directory); and its project, whose
+    stack ``tag`` stays for the steady runs (bench/steady.py) until ``forget_floor``."""
     owner = f"engine-floor-{tag}"
     for _, image_id in images:
         conn.image.add_tag(image_id, owner)
     project = engine_floor_project(work, f"f-{tag}")
     stack_config(project, tag, _config(images, target, owner))
     pulumi.run(project, "stack", "init", tag)
-    up, preview = ("up", "--yes", "--stack", tag), ("preview", "--stack", tag)
-    results = {
-        "floor fresh up": pulumi.run(project, *up, events=events / f"floor-fresh-{tag}.jsonl"),
-        "floor no-op up": pulumi.run(
-            project, *up, events=log_path(events, every_log, f"floor-noop-{tag}")
-        ),
-        "floor preview": pulumi.run(
-            project, *preview, events=log_path(events, every_log, f"floor-preview-{tag}")
-        ),
-    }
-    # The bench deletes the images itself: forget the stack without a destroy.
+    up = ("up", "--yes", "--stack", tag)
+    return pulumi.run(project, *up, events=events / f"floor-fresh-{tag}.jsonl"), project
+
+
+def forget_floor(pulumi: Pulumi, project: Path, tag: str) -> None:
+    """The bench deletes the images itself: the floor's stack goes without a destroy."""
     pulumi.run(project, "stack", "rm", "--force", "--yes", "--stack", tag)
-    return results
 
 
 def log_path(events: Path, every_log: bool, name: str) -> Path | None:

@@ -95,6 +95,9 @@ def test_empty_images_uploads_nothing(new_stack: Stacks, admin: Connection) -> N
     stack.up(color="never")
     assert outputs(stack)["imageIds"] == {}
     assert {image.id for image in admin.image.images(visibility="all")} == before
+    # Starting providers early (warm_providers.py) adds nothing to the stack.
+    types = [r["type"] for r in stack.export_stack().deployment["resources"]]
+    assert types == ["pulumi:pulumi:Stack", "community-images:index:CommunityImages"]
 
 
 def test_custom_image_ids_are_checked_against_glance(
