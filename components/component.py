@@ -22,7 +22,6 @@ from components.records import ImageArgs, Records
 from components.retirement import Retirement
 from components.summaries import custom_summary, image_summary, kubernetes_images
 from components.via_upload import Prepare
-from components.warm_providers import warm_openstack_provider
 
 
 def image_properties(cfg: SiteConfig, plan: Plan) -> dict[str, str]:
@@ -55,8 +54,6 @@ class CommunityImages(pulumi.ComponentResource):
         tag = owner_tag(pulumi.get_project(), pulumi.get_stack())
         names = {spec.name for spec in catalog.specs.values()}
         self._ownership = Ownership(glance.project_id, tag, cfg.trusted_image_owners)
-        # Logged in with the provider's cloud: its plugin starts while Glance is read.
-        warm_openstack_provider()
         found, owned = glance.lookup(names, tag)
         _merge_by_name(found, owned)
         self._records = Records(self, tag, glance.cloud, cfg.retain_on_delete)

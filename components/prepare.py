@@ -86,7 +86,8 @@ def prepare_image(
     The source is inspected before anything reads it as an image (here, or in convert_image
     before qemu-img runs): a qcow2 with a backing file would make qemu-img copy a host file
     into the upload. ``max_bytes`` bounds the image's virtual size, and so what its download
-    and decompression may hold (ImageTooLargeError past it).
+    and decompression may hold (ImageTooLargeError past it). ``tap`` hears of the download as
+    it arrives (upload_stream.py).
     """
     try:
         return _prepare(key, spec, cache_dir, disk_format, say, max_bytes, phases, tap)

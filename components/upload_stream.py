@@ -101,10 +101,12 @@ class UploadStream:
             if not follower.same_file(part):
                 follower.abandon("the download started again from nothing")
             return
-        if total is None or self._failure is not None:
-            self._failure = self._failure or "the source's size is not known in advance"
-            return
-        self._follower = _Follower(part, total, self._algorithm)
+        if total is None:
+            return  # the upload announces its size; a later attempt may learn it
+        try:
+            self._follower = _Follower(part, total, self._algorithm)
+        except OSError:
+            return  # the ordinary upload then reads the verified file
         self._start = time.perf_counter()
         self._thread = threading.Thread(target=self._upload, name="upload-stream", daemon=True)
         self._thread.start()

@@ -100,6 +100,28 @@ def test_empty_images_uploads_nothing(new_stack: Stacks, admin: Connection) -> N
     assert types == ["pulumi:pulumi:Stack", "community-images:index:CommunityImages"]
 
 
+def test_a_cloud_missing_from_clouds_yaml_is_one_error_naming_it(
+    new_stack: Stacks, image_server: RunningServer, admin: Connection
+) -> None:
+    """The providers start as the program does (warm_providers.py): the openstack provider's
+    configure error may end the run before the program's own; either names the cloud, alone."""
+    path = served_image(image_server, "no-cloud", "x")
+    stack = new_stack(
+        {
+            "openstack:cloud": "no-such-cloud",
+            "community-images:images": {
+                "x": {"name": path.stem, "sourceUrl": f"{image_server.url}/{path.name}"}
+            },
+        }
+    )
+    with pytest.raises(auto.CommandError) as err:
+        stack.up(color="never")
+    message = str(err.value)
+    assert "no-such-cloud" in message
+    assert "Traceback" not in message, message
+    assert not list(admin.image.images(name=path.stem, visibility="all"))
+
+
 def test_custom_image_ids_are_checked_against_glance(
     new_stack: Stacks,
     image_server: RunningServer,
