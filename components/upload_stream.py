@@ -86,8 +86,11 @@ class _Follower:
 class UploadStream:
     """The download's ``Tap``: starts the upload at its first write, if its size is known."""
 
-    def __init__(self, glance: Glance, attrs: dict[str, Any], algorithm: str, say: Say) -> None:
-        self._glance, self._attrs, self._algorithm, self._say = glance, attrs, algorithm, say
+    def __init__(
+        self, glance: Glance, attrs: dict[str, Any], algorithm: str, label: str, say: Say
+    ) -> None:
+        self._glance, self._attrs, self._algorithm = glance, attrs, algorithm
+        self._label, self._say = label, say
         self._follower: _Follower | None = None
         self._thread: threading.Thread | None = None
         self._image_id: str | None = None
@@ -147,12 +150,12 @@ class UploadStream:
             except GlanceError as exc:
                 problem = str(exc)
         if problem is not None:
-            self._say(f"{self._attrs['name']}: the upload alongside the download failed "
+            self._say(f"{self._label}: the upload alongside the download failed "
                       f"({problem}); uploading the verified file instead")  # fmt: skip
             self._discard()
             return None
         self._say(
-            f"{self._attrs['name']}: uploaded while downloading, "
+            f"{self._label}: uploaded while downloading, "
             f"in {time.perf_counter() - self._start:.2f} s"
         )
         return self._image_id

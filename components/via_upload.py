@@ -91,7 +91,8 @@ class UploadWay:
             raise
         verified = {checksum.algorithm: checksum.hexdigest}
         attrs = {**job.attrs, **upload_record(verified), VIA_PROPERTY: UPLOAD}
-        return UploadStream(self._glance, attrs, checksum.algorithm, say)
+        label = f"{job.key} ({job.spec.name})"
+        return UploadStream(self._glance, attrs, checksum.algorithm, label, say)
 
     def _adopted(self, job: Job, ready: Prepared, say: Say) -> bool:
         """Takes over the untagged image if it holds exactly the prepared file (adoption.py)."""

@@ -53,32 +53,63 @@ class Watch:
         self._thread.join()
 
 
+class Arrivals:
+    """The upload way on the real Glance: what it said and when, and at the end every image of
+    the names it was given deleted, whatever the test left."""
+
+    def __init__(self, admin: Connection, server: RunningServer, tmp_path: Path) -> None:
+        self.admin, self.server = admin, server
+        self.said: list[tuple[float, str]] = []
+        self.names: list[str] = []
+        glance = Glance(lambda: admin)
+        self.way = UploadWay(glance, prepare_image, tmp_path / "cache", "qcow2", 1 << 30, Slots(2))
+
+    def job(self, path: Path, sha256: str) -> Job:
+        name = path.name.removesuffix(".qcow2")
+        self.names.append(name)
+        spec = ImageSpec(
+            name=name,
+            source_url=f"{self.server.url}/{path.name}",
+            checksum=Checksum("sha256", sha256),
+        )
+        attrs = {
+            "name": name,
+            "disk_format": "qcow2",
+            "container_format": "bare",
+            "visibility": "community",
+            "tags": [f"community-images:test/{uuid.uuid4().hex}"],
+        }
+        return Job(f"key_{name}", spec, attrs, [])
+
+    def arrive(self, job: Job) -> str:
+        return self.way.arrive(job, lambda line: self.said.append((time.monotonic(), line)))
+
+    def saying(self, text: str) -> bool:
+        return any(text in line for _, line in self.said)
+
+    def images_named(self, name: str) -> list:
+        return list(self.admin.image.images(name=name, visibility="all"))
+
+    def published(self, image_id: str, path: Path) -> None:
+        """The image is active, visible to all and holds the source's bytes, alone of its name."""
+        image = self.admin.image.get_image(image_id)
+        assert (image.status, image.visibility) == ("active", "community")
+        assert image.hash_value == hashlib.sha512(path.read_bytes()).hexdigest()
+        assert [i.id for i in self.images_named(image.name)] == [image_id]
+
+    def cleanup(self) -> None:
+        for name in self.names:
+            for image in self.images_named(name):
+                self.admin.image.delete_image(image.id)
+
+
 @pytest.fixture
-def arrive(
-    admin: Connection, image_server: RunningServer, tmp_path: Path
-) -> Iterator[tuple[UploadWay, list[tuple[float, str]]]]:
-    said: list[tuple[float, str]] = []
-    way = UploadWay(
-        Glance(lambda: admin), prepare_image, tmp_path / "cache", "qcow2", 1 << 30, Slots(2)
-    )
-    yield way, said
-
-
-def job(image_server: RunningServer, path: Path, sha256: str) -> Job:
-    name = path.name.removesuffix(".qcow2")
-    spec = ImageSpec(
-        name=name,
-        source_url=f"{image_server.url}/{path.name}",
-        checksum=Checksum("sha256", sha256),
-    )
-    attrs = {
-        "name": name,
-        "disk_format": "qcow2",
-        "container_format": "bare",
-        "visibility": "community",
-        "tags": [f"community-images:test/{uuid.uuid4().hex}"],
-    }
-    return Job(f"key_{name}", spec, attrs, [])
+def arrivals(admin: Connection, image_server: RunningServer, tmp_path: Path) -> Iterator[Arrivals]:
+    arrivals = Arrivals(admin, image_server, tmp_path)
+    try:
+        yield arrivals
+    finally:
+        arrivals.cleanup()
 
 
 def served(image_server: RunningServer, stem: str) -> tuple[Path, str]:
@@ -87,90 +118,57 @@ def served(image_server: RunningServer, stem: str) -> tuple[Path, str]:
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def images_named(admin: Connection, name: str) -> list:
-    return list(admin.image.images(name=name, visibility="all"))
-
-
 def test_a_slow_download_is_in_glance_before_it_ends_and_public_only_once_verified(
-    arrive: tuple[UploadWay, list[tuple[float, str]]],
-    admin: Connection,
-    image_server: RunningServer,
+    arrivals: Arrivals, admin: Connection, image_server: RunningServer
 ) -> None:
-    way, said = arrive
     path, sha256 = served(image_server, "stream-slow")
     image_server.faults.throttle(path.name, rate=4 * MiB)
-    the_job = job(image_server, path, sha256)
-    name = the_job.spec.name
-    try:
-        with Watch(admin, name) as watch:
-            image_id = way.arrive(the_job, lambda line: said.append((time.monotonic(), line)))
-        fetched_at = next(t for t, line in said if ": fetched " in line)
-        image = admin.image.get_image(image_id)
-        assert (image.status, image.visibility) == ("active", "community")
-        assert image.hash_value == hashlib.sha512(path.read_bytes()).hexdigest()
-        assert image.properties.get("community_images_source_sha256") == sha256
-        assert any("uploaded while downloading" in line for _, line in said), said
-        # Glance was receiving the bytes while they still arrived, and nobody else saw them.
-        assert any(t < fetched_at and status == "saving" for t, status, _ in watch.seen)
-        assert {v for t, _, v in watch.seen if t < fetched_at} == {"private"}
-        assert [i.id for i in images_named(admin, name)] == [image_id]
-    finally:
-        for image in images_named(admin, name):
-            admin.image.delete_image(image.id)
+    job = arrivals.job(path, sha256)
+    with Watch(admin, job.spec.name) as watch:
+        image_id = arrivals.arrive(job)
+    arrivals.published(image_id, path)
+    assert (
+        admin.image.get_image(image_id).properties.get("community_images_source_sha256") == sha256
+    )
+    assert arrivals.saying("uploaded while downloading"), arrivals.said
+    # Glance was receiving the bytes while they still arrived, and nobody else saw them.
+    fetched_at = next(t for t, line in arrivals.said if ": fetched " in line)
+    assert any(t < fetched_at and status == "saving" for t, status, _ in watch.seen)
+    assert {v for t, _, v in watch.seen if t < fetched_at} == {"private"}
 
 
 def test_a_download_that_starts_again_is_uploaded_from_the_verified_file(
-    arrive: tuple[UploadWay, list[tuple[float, str]]],
-    admin: Connection,
-    image_server: RunningServer,
+    arrivals: Arrivals, image_server: RunningServer
 ) -> None:
-    way, said = arrive
     path, sha256 = served(image_server, "stream-restart")
     # Cut after 5 MiB twice, the resume answered with the whole file: the .part starts over.
     image_server.faults.truncate(path.name, after=5 * MiB, times=2, ranges="ignore")
-    the_job = job(image_server, path, sha256)
-    name = the_job.spec.name
-    try:
-        image_id = way.arrive(the_job, lambda line: said.append((time.monotonic(), line)))
-        image = admin.image.get_image(image_id)
-        assert (image.status, image.visibility) == ("active", "community")
-        assert image.hash_value == hashlib.sha512(path.read_bytes()).hexdigest()
-        assert any("uploading the verified file instead" in line for _, line in said), said
-        assert [i.id for i in images_named(admin, name)] == [image_id]
-    finally:
-        for image in images_named(admin, name):
-            admin.image.delete_image(image.id)
+    image_id = arrivals.arrive(arrivals.job(path, sha256))
+    arrivals.published(image_id, path)
+    assert arrivals.saying("uploading the verified file instead"), arrivals.said
 
 
 def test_a_source_failing_its_checksum_leaves_nothing_in_glance(
-    arrive: tuple[UploadWay, list[tuple[float, str]]],
-    admin: Connection,
-    image_server: RunningServer,
+    arrivals: Arrivals, image_server: RunningServer
 ) -> None:
-    way, said = arrive
     path, _ = served(image_server, "stream-mismatch")
     image_server.faults.throttle(path.name, rate=8 * MiB)
-    the_job = job(image_server, path, "0" * 64)
+    job = arrivals.job(path, "0" * 64)
     with pytest.raises(ChecksumMismatch):
-        way.arrive(the_job, lambda line: said.append((time.monotonic(), line)))
-    assert images_named(admin, the_job.spec.name) == []
+        arrivals.arrive(job)
+    assert arrivals.images_named(job.spec.name) == []
 
 
 def test_an_unsafe_image_streamed_is_deleted_before_anyone_sees_it(
-    arrive: tuple[UploadWay, list[tuple[float, str]]],
-    admin: Connection,
-    image_server: RunningServer,
-    tmp_path: Path,
+    arrivals: Arrivals, image_server: RunningServer
 ) -> None:
-    way, said = arrive
     root: Path = image_server.root  # type: ignore[attr-defined]
     path = root / f"stream-backing-{uuid.uuid4().hex[:8]}.qcow2"
     subprocess.run(
         ["qemu-img", "create", "-q", "-f", "qcow2", "-b", "/etc/hostname", "-F", "raw", path],
         check=True,
     )
-    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-    the_job = job(image_server, path, sha256)
+    job = arrivals.job(path, hashlib.sha256(path.read_bytes()).hexdigest())
     with pytest.raises(UnsafeImageError, match="backing"):
-        way.arrive(the_job, lambda line: said.append((time.monotonic(), line)))
-    assert images_named(admin, the_job.spec.name) == []
+        arrivals.arrive(job)
+    assert arrivals.images_named(job.spec.name) == []
