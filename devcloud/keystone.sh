@@ -106,5 +106,25 @@ register() {
 }
 
 start_keystone() { start_service keystone "$KEYSTONE_URL" 1 4 120 keystone_wsgi:application; }
-wait_keystone() { wait_ready keystone "$KEYSTONE_URL/v3" 200 "$LOGS/keystone.log"; }
+wait_keystone() {
+    wait_ready keystone "$KEYSTONE_URL/v3" 200 "$LOGS/keystone.log"
+    warm_keystone
+}
+
+# Keystone loads its policy rules at the first request that checks one, and token checks that
+# arrive together in a fresh process are refused meanwhile (403, or 500): 16 at once right after
+# a restart got two 403s in each of three tries, which Glance passes on as 401. So one login and
+# one check of its token go first, alone, before any client runs.
+warm_keystone() {
+    local token code
+    token=$(printf '{"auth": {"identity": {"methods": ["password"], "password": {"user":
+        {"name": "admin", "domain": {"id": "default"}, "password": "%s"}}}}}' "$ADMIN_PASSWORD" |
+        curl -s -D - -o /dev/null --max-time 10 -H 'Content-Type: application/json' -d @- \
+            "$KEYSTONE_URL/v3/auth/tokens" |
+        tr -d '\r' | awk 'tolower($1) == "x-subject-token:" { print $2 }')
+    [[ -n $token ]] || die "keystone: the admin login failed; see $LOGS/keystone.log"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "X-Auth-Token: $token" \
+        -H "X-Subject-Token: $token" "$KEYSTONE_URL/v3/auth/tokens")
+    [[ $code == 200 ]] || die "keystone: checking a token answered HTTP $code; see $LOGS/keystone.log"
+}
 status_keystone() { status_of keystone "$KEYSTONE_URL/v3" 200; }

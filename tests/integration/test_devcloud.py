@@ -17,6 +17,7 @@ from pathlib import Path
 
 import openstack
 import pytest
+import requests
 from openstack import exceptions
 from openstack.connection import Connection
 from openstack.image.v2.image import Image
@@ -134,6 +135,33 @@ def test_concurrent_uploads_become_active_with_sha512(clouds: Connect, tmp_path:
         delete_images(admin, [image.id for image in images])
         for conn in conns:
             conn.close()
+
+
+def test_token_checks_arriving_together_right_after_a_keystone_restart_all_pass(
+    clouds: Connect,
+) -> None:
+    """A fresh Keystone loads its policy rules at the first check; checks arriving together
+    before that were refused (403), so a run started right after a restart failed at random.
+    The restart now warms it with one check first."""
+    admin = clouds(ADMIN)
+    token = admin.auth_token
+    url = admin.session.get_endpoint(service_type="identity").rstrip("/") + "/auth/tokens"
+    subprocess.run(
+        ["bash", str(REPO_ROOT / "devcloud" / "devcloud.sh"), "restart", "keystone"],
+        check=True,
+        capture_output=True,
+    )
+    together = 16
+    all_ready = threading.Barrier(together)
+
+    def check(_: int) -> int:
+        with requests.Session() as session:
+            all_ready.wait(timeout=30)
+            headers = {"X-Auth-Token": token, "X-Subject-Token": token}
+            return session.get(url, headers=headers, timeout=30).status_code
+
+    with ThreadPoolExecutor(together) as pool:
+        assert list(pool.map(check, range(together))) == [200] * together
 
 
 def test_community_image_is_hidden_from_default_listing_of_other_projects(
