@@ -54,7 +54,7 @@ class CommunityImages(pulumi.ComponentResource):
         tag = owner_tag(pulumi.get_project(), pulumi.get_stack())
         names = {spec.name for spec in catalog.specs.values()}
         self._ownership = Ownership(glance.project_id, tag, cfg.trusted_image_owners)
-        found, owned = glance.find(names), glance.owned(tag)
+        found, owned = glance.lookup(names, tag)
         _merge_by_name(found, owned)
         self._records = Records(self, tag, glance.cloud, cfg.retain_on_delete)
         self._report_forged([*owned, *(i for images in found.values() for i in images)])

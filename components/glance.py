@@ -84,6 +84,20 @@ class Glance:
             )
         return project
 
+    def lookup(
+        self, names: Collection[str], tag: str
+    ) -> tuple[dict[str, list[GlanceImage]], list[GlanceImage]]:
+        """``find(names)`` and ``owned(tag)``, their listings all in flight at once: each waits
+        on Glance, so a pass waits about as long as for one of them rather than for all."""
+        try:
+            # Log in and find Glance's endpoint once, before the listings share them.
+            self._conn.image.get_endpoint()
+        except SDK_ERRORS as exc:
+            raise GlanceError(f"cannot reach Glance: {exc}") from exc
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            owned = pool.submit(self.owned, tag)
+            return self.find(names), owned.result()
+
     def find(self, names: Collection[str]) -> dict[str, list[GlanceImage]]:
         """Every image of each name that this project can see, other projects' community images
         too, in one request per 50 names (Glance's ``in:`` filter) rather than one per name.

@@ -79,7 +79,7 @@ def test_owned_lists_the_images_of_a_tag_only(
     assert [i.id for i in glance.owned(tag)] == [mine.id]
 
 
-def test_find_and_owned_read_many_names_and_hidden_owned_images(
+def test_lookup_reads_many_names_and_hidden_owned_images_at_once(
     glance: Glance, admin: Connection, glance_images: GlanceImages, tmp_path: Path
 ) -> None:
     """More than one page of names (50 per ``in:`` query) and both halves of ``owned``."""
@@ -91,11 +91,12 @@ def test_find_and_owned_read_many_names_and_hidden_owned_images(
     last = glance_images.upload(admin, names[-1], path)
     hidden = glance_images.upload(admin, f"glance-lookup-{run}-hidden", path, tags=[tag])
     admin.image.update_image(hidden.id, is_hidden=True)
-    found, owned = glance.find(names), glance.owned(tag)
+    found, owned = glance.lookup(names, tag)
     assert [i.id for i in found[names[0]]] == [first.id]
     assert [i.id for i in found[names[-1]]] == [last.id]
     assert all(found[name] == [] for name in names[1:-1])
     assert {i.id for i in owned} == {first.id, hidden.id}
+    assert (found, owned) == (glance.find(names), glance.owned(tag))
 
 
 def test_unknown_cloud_is_a_clear_error(clouds_yaml: Path) -> None:

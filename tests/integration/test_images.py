@@ -166,7 +166,7 @@ def test_first_up_creates_every_image_and_a_second_changes_nothing(
     assert again.ops() == {"same"}
     assert outputs(stack)["imageIds"] == ids
     assert len(image_gets(image_server)) == 2
-    # One default provider of each kind, whatever the passes and lookups did.
+    # The providers started early (warm_providers.py) are the resources' own defaults, once each.
     resources = stack.export_stack().deployment["resources"]
     providers = sorted(r["type"] for r in resources if r["type"].startswith("pulumi:providers:"))
     assert providers == ["pulumi:providers:openstack", "pulumi:providers:pulumi-python"]

@@ -95,7 +95,7 @@ def test_empty_images_uploads_nothing(new_stack: Stacks, admin: Connection) -> N
     stack.up(color="never")
     assert outputs(stack)["imageIds"] == {}
     assert {image.id for image in admin.image.images(visibility="all")} == before
-    # No provider is recorded for a stack that declares no image.
+    # Starting providers early (warm_providers.py) adds nothing to the stack.
     types = [r["type"] for r in stack.export_stack().deployment["resources"]]
     assert types == ["pulumi:pulumi:Stack", "community-images:index:CommunityImages"]
 
@@ -103,7 +103,8 @@ def test_empty_images_uploads_nothing(new_stack: Stacks, admin: Connection) -> N
 def test_a_cloud_missing_from_clouds_yaml_is_one_error_naming_it(
     new_stack: Stacks, image_server: RunningServer, admin: Connection
 ) -> None:
-    """The program's own login fails first and says so, naming the cloud, with no traceback."""
+    """The providers start as the program does (warm_providers.py): the openstack provider's
+    configure error may end the run before the program's own; either names the cloud, alone."""
     path = served_image(image_server, "no-cloud", "x")
     stack = new_stack(
         {

@@ -100,6 +100,11 @@ class FakeGlance:
     def owned(self, tag: str) -> list[GlanceImage]:
         return [i for i in self._images if tag in i.tags]
 
+    def lookup(
+        self, names: set[str], tag: str
+    ) -> tuple[dict[str, list[GlanceImage]], list[GlanceImage]]:
+        return self.find(names), self.owned(tag)
+
     def get(self, image_id: str) -> GlanceImage | None:
         return next((i for i in self._images if i.id == image_id), None)
 
