@@ -78,6 +78,8 @@ def ratios(bench: BenchSet, r: dict[str, Run]) -> list[tuple[str, float, str]]:
          "≤ 1.25"),
         ("preview / engine floor preview", r["preview"].seconds / r["floor preview"].seconds,
          "≤ 1.25"),
+        ("first up after the fresh one / the floor's", r["settling up"].seconds
+         / r["floor settling up"].seconds, "(rewrites the imported inputs: bench/steady.py)"),
     ]  # fmt: skip
     cores = os.cpu_count() or 1
     for name, floor_name in (("no-op up", "floor no-op up"), ("preview", "floor preview")):
