@@ -22,7 +22,15 @@ def test_defaults_match_azimuth_ops() -> None:
     assert cfg.images is None
     assert cfg.slurm_images == DEFAULT_SLURM_IMAGES
     assert cfg.azimuth_images_manifest_url.endswith("/releases/download/0.34.0/manifest.json")
-    assert cfg.parallel >= 2
+    assert cfg.parallel >= 3
+
+
+@pytest.mark.parametrize(("cores", "parallel"), [(1, 3), (2, 4), (6, 8), (64, 8)])
+def test_parallel_defaults_to_two_more_than_the_cores_up_to_eight(
+    monkeypatch: pytest.MonkeyPatch, cores: int, parallel: int
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    assert parse_config({}).parallel == parallel
 
 
 def test_full_spec_is_typed() -> None:
