@@ -113,8 +113,8 @@ wait_keystone() {
 
 # Keystone loads its policy rules at the first request that checks one, and token checks that
 # arrive together in a fresh process are refused meanwhile (403, or 500): 16 at once right after
-# a restart got two 403s in each of three tries, which Glance passes on as 401. So one login and
-# one check of its token go first, alone, before any client runs.
+# a restart got one or two 403s in each of three tries, which Glance passes on as 401. One login
+# and one check of its token therefore go first, alone, before any client runs.
 warm_keystone() {
     local token code
     token=$(printf '{"auth": {"identity": {"methods": ["password"], "password": {"user":
