@@ -38,6 +38,11 @@ class Job:
     adoptable: GlanceImage | None = None
     """This project's untagged image to adopt instead if it holds the prepared file's bytes."""
 
+    @property
+    def label(self) -> str:
+        """How every line about this image names it: key and Glance name."""
+        return f"{self.key} ({self.spec.name})"
+
 
 IMPORTS_AT_ONCE = 8
 """Imports Glance runs for this program at once: all their work is Glance's (not bounded by

@@ -44,7 +44,7 @@ class Arrivals:
     def arrive(self, job: Job, say: Say) -> tuple[str, str]:
         """The new image's ID, and the way it came."""
         cfg, spec = self._cfg, job.spec
-        label = f"{job.key} ({spec.name})"
+        label = job.label
         way, problem = choose(spec, cfg.import_method, cfg.disk_format, self._cloud)
         if way == WEB_DOWNLOAD:
             if problem is not None:

@@ -44,7 +44,7 @@ class UploadWay:
         self._cache_dir, self._disk_format, self._max_bytes = cache_dir, disk_format, max_bytes
 
     def arrive(self, job: Job, say: Say) -> str:
-        label = f"{job.key} ({job.spec.name})"
+        label = job.label
         phases = Phases(fetching=self._slots.fetching, working=self._slots.preparing)
         stream = self._stream(job, say)
         try:
@@ -91,14 +91,13 @@ class UploadWay:
             raise
         verified = {checksum.algorithm: checksum.hexdigest}
         attrs = {**job.attrs, **upload_record(verified), VIA_PROPERTY: UPLOAD}
-        label = f"{job.key} ({job.spec.name})"
-        return UploadStream(self._glance, attrs, checksum.algorithm, label, say)
+        return UploadStream(self._glance, attrs, checksum.algorithm, job.label, say)
 
     def _adopted(self, job: Job, ready: Prepared, say: Say) -> bool:
         """Takes over the untagged image if it holds exactly the prepared file (adoption.py)."""
         image = job.adoptable
         assert image is not None
-        label = f"{job.key} ({job.spec.name})"
+        label = job.label
         digest = ready.sha512 or file_sha512(ready.path)
         if digest != image.glance_sha512:
             say(

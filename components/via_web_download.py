@@ -29,7 +29,7 @@ class WebDownloadWay:
         self._cloud, self._max_bytes, self._timeout, self._slots = cloud, max_bytes, timeout, slots
 
     def arrive(self, job: Job, say: Say) -> str:
-        spec, label = job.spec, f"{job.key} ({job.spec.name})"
+        spec, label = job.spec, job.label
         expected = spec.source_sha512
         assert expected is not None, "arrival.choose() sends only images with a sha512 here"
         with self._slots.preparing:
