@@ -62,6 +62,17 @@ class _Follower:
             self._abandoned = self._abandoned or why
             self._changed.notify_all()
 
+    def ended(self, size: int) -> None:
+        """The download is over at ``size`` bytes: a read waiting for more, because an earlier
+        attempt announced a larger total, stops instead of waiting forever."""
+        with self._changed:
+            self._written = size
+            if size < self._total:
+                self._abandoned = self._abandoned or (
+                    f"the download ended at {size} bytes, not the {self._total} first announced"
+                )
+            self._changed.notify_all()
+
     def read(self, size: int = -1) -> bytes:
         if self._sent >= self._total:
             return b""
@@ -140,6 +151,7 @@ class UploadStream:
             return None
         digest = verified.get(self._algorithm, "")
         assert self._thread is not None
+        self._follower.ended(path.stat().st_size)
         self._thread.join()
         self._follower.close()
         problem = self._failure or self._problem(path, digest, sha512)
