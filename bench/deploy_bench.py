@@ -2,7 +2,8 @@
 floor, in one run.
 
     venv/bin/python -m bench.deploy_bench [--sets 4x256,16x64,64x1,256x1,4x256@32]
-        [--targets raw,qcow2] [--small-mib 16] [--method upload|auto] [--event-logs DIR]
+        [--targets raw,qcow2] [--web-download-sets 4x256,16x64] [--small-mib 16]
+        [--event-logs DIR]
 
 Needs the local cloud (make devcloud) and the toolchain (make tools). For each set of N images
 of M MiB (random content, qcow2 sources served on 127.0.0.1; ``NxM@R``: served at R MiB/s per
@@ -11,8 +12,9 @@ connection, a distant object store) and each target format:
 - plain: one image after another, download + sha256, ``qemu-img convert`` when the target
   differs, openstacksdk upload: what a script would do (not for 256 images or more);
 - floor: the same final files uploaded to Glance all at once: Glance's own ingest time;
-- web-download floor (``--method auto``, qcow2 target): the same sources imported by Glance with
-  web-download, all at once;
+- web-download floor (the ``--web-download-sets``, qcow2 target, sources with a sha512 so that
+  this project lets Glance fetch them): the same sources imported by Glance with web-download,
+  all at once;
 - empty: ``pulumi up`` and ``pulumi preview`` of a Python program that declares nothing;
 - engine floor (bench/engine_floor): the resources this project declares for N images (an
   ``Image`` adopting each of the floor's images, a do-nothing dynamic resource like
@@ -46,7 +48,7 @@ from openstack.connection import Connection
 from bench.engine_floor_runs import engine_floor, forget_floor
 from bench.flows import digest, floor, plain_flow
 from bench.images import MiB, make_qcow2
-from bench.measure import measured_cpu
+from bench.measure import measured_cpu, settled_disk
 from bench.report import BenchSet, across_sets, report
 from bench.runs import ROOT, Pulumi, Run, empty_project, phases, stack_config, this_project, workdir
 from bench.steady import steady_runs
@@ -61,6 +63,7 @@ SOURCE_STEM = "bench"
 def timed(results: dict[str, Run], name: str, call: Callable[[], tuple[Any, ...]]) -> Any:
     """Runs ``call`` as the run ``name`` (wall and CPU time); returns the last thing it gives."""
     results[name] = Run(0.0)
+    settled_disk()
     with measured_cpu(results[name].cpu):
         out = call()
     results[name].seconds = out[0]
@@ -203,6 +206,7 @@ def measure(
 
 
 DEFAULT_SETS = "4x256,16x64,64x1,256x1,4x256@32"
+DEFAULT_WEB_DOWNLOAD_SETS = "4x256,16x64"
 
 
 def main() -> None:
@@ -210,7 +214,11 @@ def main() -> None:
     parser.add_argument("--sets", default=DEFAULT_SETS, help=f"default {DEFAULT_SETS}")
     parser.add_argument("--targets", default="raw,qcow2")
     parser.add_argument("--small-mib", type=int, default=16, help="0: no memory run")
-    parser.add_argument("--method", default="upload", choices=("upload", "auto"))
+    parser.add_argument(
+        "--web-download-sets",
+        default=DEFAULT_WEB_DOWNLOAD_SETS,
+        help=f"qcow2, imported by Glance itself; default {DEFAULT_WEB_DOWNLOAD_SETS}, '' for none",
+    )
     parser.add_argument(
         "--event-logs", type=Path, help="keep every run's event log (all runs log) here"
     )
@@ -225,21 +233,26 @@ def main() -> None:
         f"load {os.getloadavg()[0]:.2f}; no-op ups and previews: the median of {args.repeats}, "
         "engine floor and project alternated"
     )
-    sets = [BenchSet.parse(item) for item in args.sets.split(",")]
+    sets = [BenchSet.parse(item) for item in args.sets.split(",") if item]
     targets = args.targets.split(",")
+    # "auto" gives the sources a sha512, so Glance fetches each image itself (web-download).
+    web_download = [BenchSet.parse(item) for item in args.web_download_sets.split(",") if item]
+    runs = [(bench, target, "upload") for target in targets for bench in sets]
+    runs += [(bench, "qcow2", "auto") for bench in web_download]
     fresh_by: dict[tuple[str, str], Run] = {}
     with workdir() as work:
         (work / "events").mkdir()
         pulumi = Pulumi(work)
-        for target in targets:
-            for bench in sets:
-                results = measure(
-                    conn, pulumi, work, bench, target, args.method, args.event_logs is not None,
-                    args.repeats,
-                )  # fmt: skip
+        for bench, target, method in runs:
+            results = measure(
+                conn, pulumi, work, bench, target, method, args.event_logs is not None,
+                args.repeats,
+            )  # fmt: skip
+            if method == "upload":
                 fresh_by[bench.text, target] = results["fresh up"]
-                report(f"{bench.label}, target {target}", bench, results)
-                print(f"load {os.getloadavg()[0]:.2f}", flush=True)
+            way = ", web-download" if method == "auto" else ""
+            report(f"{bench.label}, target {target}{way}", bench, results)
+            print(f"load {os.getloadavg()[0]:.2f}", flush=True)
         small = None
         if args.small_mib:
             small_set = BenchSet(1, args.small_mib)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.measure import Cpu, TreeRss, measured_cpu
+from bench.measure import Cpu, TreeRss, measured_cpu, settled_disk
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,6 +59,7 @@ class Pulumi:
 
     def run(self, project: Path, *args: str, events: Path | None = None) -> Run:
         extra = ["--event-log", str(events)] if events else []
+        settled_disk()
         cpu = Cpu()
         with measured_cpu(cpu):
             start = time.perf_counter()
