@@ -26,13 +26,14 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, cast
 
 from components.bounds import DEFAULT_MAX_IMAGE_BYTES, GIB, human_size
 from components.errors import CommunityImagesError
-from components.files import fsync, locked
+from components.files import fsync, locked, start_writeback
 from components.inspection import QEMU_IMG_FORMATS, UnsafeImageError, inspect_image
 from components.qemu_img import limited_argv, stderr_tail
 
@@ -168,11 +169,11 @@ def _run_convert(
     conversion = f"qemu-img convert from {source_format} to {target_format}"
     deadline = time.monotonic() + seconds
     # stderr goes to a file: reading it from a pipe as well as stdout could deadlock.
-    with tempfile.TemporaryFile() as stderr:
+    with tempfile.TemporaryFile() as stderr, _writing_back(destination) as written:
         try:
             with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr) as process:
                 try:
-                    _relay_progress(cast(IO[bytes], process.stdout), progress, deadline)
+                    _relay_progress(cast(IO[bytes], process.stdout), progress, written, deadline)
                     process.wait(max(0.0, deadline - time.monotonic()))
                 except BaseException:
                     process.kill()
@@ -193,8 +194,33 @@ def _run_convert(
             )
 
 
+@contextmanager
+def _writing_back(path: Path) -> Iterator[Callable[[], None]]:
+    """A call that starts writing qemu-img's output so far to disk (``files.start_writeback``),
+    so that the fsync before the rename has little left to wait for."""
+    fd: int | None = None
+
+    def written() -> None:
+        nonlocal fd
+        if fd is None:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                return  # qemu-img has not created it yet
+        start_writeback(fd)
+
+    try:
+        yield written
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
 def _relay_progress(
-    stdout: IO[bytes], progress: Callable[[float], None] | None, deadline: float
+    stdout: IO[bytes],
+    progress: Callable[[float], None] | None,
+    written: Callable[[], None],
+    deadline: float,
 ) -> None:
     # Read to EOF even without a callback, so that qemu-img never blocks on a full pipe.
     last = -1.0
@@ -209,6 +235,7 @@ def _relay_progress(
             if not chunk:
                 return
             unparsed += chunk
+            written()
             consumed = 0
             for match in _PROGRESS.finditer(unparsed):
                 consumed = match.end()

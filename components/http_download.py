@@ -30,7 +30,7 @@ import urllib3
 from components.bounds import ImageTooLargeError, file_size_limit, human_size
 from components.checksums import Hashes
 from components.fetch_errors import FetchError
-from components.files import CHUNK
+from components.files import CHUNK, WRITEBACK_EVERY, start_writeback
 from components.progress import Reporter
 from components.tap import NO_TAP, Tap
 from components.urls import shown
@@ -229,12 +229,16 @@ class HttpDownload:
         window_start, window_bytes = time.monotonic(), 0
         with self.part.open("ab") as out:
             self.tap.receiving(self.part, self.total)
+            written_back = self.hashes.size
             # read1 returns what has arrived: a read of a fixed size waits until it is all there,
             # so a trickle could hold one read, and every check between reads, for days.
             while chunk := resp.raw.read1(CHUNK, decode_content=False):
                 out.write(chunk)
                 out.flush()
                 self.hashes.update(chunk)
+                if self.hashes.size - written_back >= WRITEBACK_EVERY:
+                    start_writeback(out.fileno())
+                    written_back = self.hashes.size
                 self.tap.grew(self.hashes.size)
                 self.report(self.hashes.size, self.total)
                 if self.hashes.size > self.limit:
