@@ -20,10 +20,10 @@ connection, a distant object store) and each target format:
   ``Image`` adopting each of the floor's images, a do-nothing dynamic resource like
   ``ImageProperties``), its fresh ``up``, no-op ``up`` and preview;
 - fresh / no-op / preview: this project's ``pulumi up`` from an empty cache, then again, then
-  ``pulumi preview`` (no-op ups and previews of floor and project alternated, ``--repeats``
-  of each, the median kept: bench/steady.py); peak RSS of the whole ``pulumi up`` process
-  tree; and per-phase times from the run's own event log (download, hashing, inspection,
-  conversion, each Image's upload).
+  ``pulumi preview`` (fresh ups, no-op ups and previews of floor and project alternated,
+  ``--repeats`` of each, the median kept: bench/fresh.py, bench/steady.py); peak RSS of the
+  whole ``pulumi up`` process tree; and per-phase times from the run's own event log
+  (download, hashing, inspection, conversion, each Image's upload).
 
 Then the peak RSS of a fresh ``up`` of one small image, for the memory target. Prints markdown
 tables with the ratios the targets are stated in (bench/report.py); asserts nothing about time.
@@ -45,17 +45,17 @@ import openstack
 import requests
 from openstack.connection import Connection
 
-from bench.engine_floor_runs import engine_floor, forget_floor
-from bench.flows import digest, floor, plain_flow
+from bench.engine_floor_runs import forget_floor
+from bench.flows import floor, plain_flow
+from bench.fresh import fresh_runs
 from bench.images import MiB, make_qcow2
 from bench.measure import measured_cpu, settled_disk
-from bench.report import BenchSet, across_sets, report
-from bench.runs import ROOT, Pulumi, Run, empty_project, phases, stack_config, this_project, workdir
+from bench.report import FRESH_UP_TO, BenchSet, across_sets, report
+from bench.runs import ROOT, Pulumi, Run, empty_project, workdir
 from bench.steady import steady_runs
-from bench.web_download_floor import bytes_by_agent
 from bench.web_download_floor import floor as web_download_floor
 from demo.faults import FaultPlan
-from demo.imageserver import RunningServer, start_server
+from demo.imageserver import start_server
 
 SOURCE_STEM = "bench"
 
@@ -129,44 +129,6 @@ def _final_file(url: str, target: str, out: Path) -> Path:
     return final
 
 
-def this_project_fresh(
-    pulumi: Pulumi, server: RunningServer, work: Path, tag: str, target: str,
-    paths: list[Path], method: str,
-) -> tuple[Run, Path]:  # fmt: skip
-    """This project's fresh up, and the project, whose stack stays for the steady runs."""
-    project = this_project(work, f"p-{tag}")
-    # web-download needs the sha512 to check what Glance stored; the upload path verifies
-    # the cheaper sha256 when that is all the spec gives, as the plain flow does.
-    algorithm = "sha256" if method == "upload" else "sha512"
-    images = {
-        f"img_{n}": {
-            "name": p.stem,
-            "sourceUrl": f"{server.url}/{p.name}",
-            "checksum": f"{algorithm}:{digest(p, algorithm)}",
-        }
-        for n, p in enumerate(paths)
-    }
-    stack_config(
-        project,
-        tag,
-        {
-            "openstack:cloud": "devcloud",
-            "community-images:images": images,
-            "community-images:diskFormat": target,
-            "community-images:cacheDir": str(work / f"cache-{tag}"),
-            "community-images:retainOnDelete": False,
-            "community-images:importMethod": method,
-        },
-    )
-    pulumi.run(project, "stack", "init", tag)
-    events = work / "events" / f"fresh-{tag}.jsonl"
-    before = len(server.entries)
-    fresh = pulumi.run(project, "up", "--yes", "--stack", tag, events=events)
-    fresh.phases = phases(events)
-    fresh.moved = bytes_by_agent(server.entries[before:], paths)
-    return fresh, project
-
-
 def measure(
     conn: Connection, pulumi: Pulumi, work: Path, bench: BenchSet, target: str,
     method: str = "upload", every_log: bool = False, repeats: int = 3,
@@ -184,13 +146,12 @@ def measure(
             pulumi.run(empty, "stack", "init", tag)
             results["empty up"] = pulumi.run(empty, "up", "--yes", "--stack", tag)
             results["empty preview"] = pulumi.run(empty, "preview", "--stack", tag)
+            fresh, floor_project, project = fresh_runs(
+                conn, pulumi, server, work, tag, floor_images, target, paths, method,
+                repeats if bench.fresh_timed else 1,
+            )  # fmt: skip
+            results.update(fresh)
             events = work / "events"
-            results["floor fresh up"], floor_project = engine_floor(
-                conn, pulumi, work, tag, floor_images, target, events
-            )
-            results["fresh up"], project = this_project_fresh(
-                pulumi, server, work, tag, target, paths, method
-            )
             results.update(
                 steady_runs(pulumi, floor_project, project, tag, repeats,
                             events if every_log else None)
@@ -223,14 +184,15 @@ def main() -> None:
         "--event-logs", type=Path, help="keep every run's event log (all runs log) here"
     )
     parser.add_argument(
-        "--repeats", type=int, default=3, help="no-op ups and previews taken, median kept"
+        "--repeats", type=int, default=3, help="fresh ups, no-op ups, previews taken; median kept"
     )
     args = parser.parse_args()
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(ROOT / ".devcloud" / "clouds.yaml")
     conn = openstack.connect(cloud="devcloud")
     print(
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, nproc {os.cpu_count()}, "
-        f"load {os.getloadavg()[0]:.2f}; no-op ups and previews: the median of {args.repeats}, "
+        f"load {os.getloadavg()[0]:.2f}; fresh ups (up to {FRESH_UP_TO} images), no-op ups and "
+        f"previews: the median of {args.repeats}, "
         "engine floor and project alternated"
     )
     sets = [BenchSet.parse(item) for item in args.sets.split(",") if item]

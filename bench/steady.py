@@ -55,7 +55,7 @@ def steady_runs(
                     where, *args, "--stack", tag, events=_log(events, name, tag, attempt)
                 )
                 runs.setdefault(name, []).append(run)
-    return {**settling, **{name: _median(taken) for name, taken in runs.items()}}
+    return {**settling, **{name: median_run(taken) for name, taken in runs.items()}}
 
 
 def _log(events: Path | None, name: str, tag: str, attempt: int) -> Path | None:
@@ -64,6 +64,7 @@ def _log(events: Path | None, name: str, tag: str, attempt: int) -> Path | None:
     return events / f"{name.replace(' ', '-')}-{tag}-{attempt}.jsonl"
 
 
-def _median(runs: list[Run]) -> Run:
+def median_run(runs: list[Run]) -> Run:
+    """The run of median wall time (the lower of the two middle ones)."""
     middle = statistics.median_low(run.seconds for run in runs)
     return next(run for run in runs if run.seconds == middle)
