@@ -19,8 +19,9 @@ Each way out is a FetchError (an ImageTooLargeError for the size) naming the ima
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from components.bounds import ImageTooLargeError, file_size_limit, human_size
 from components.checksums import Hashes
 from components.fetch_errors import FetchError
 from components.files import CHUNK, WRITEBACK_EVERY, start_writeback
-from components.progress import Reporter
+from components.progress import Progress
 from components.tap import NO_TAP, Tap
 from components.urls import shown
 
@@ -59,6 +60,10 @@ class DownloadBounds:
     """Seconds before the first retry, doubling with each consecutive failure."""
     timeout: float = 60.0
     """Seconds to connect, and of silence while reading."""
+    connections: int = 4
+    """Connections one download may open at once, each for its own range (download.py)."""
+    range_size: int = 32 << 20
+    """The fewest bytes worth a connection of their own."""
 
 
 DEFAULT_BOUNDS = DownloadBounds()
@@ -72,6 +77,15 @@ class _Stalled(_Transient):
     """Bytes arrive, but too slowly for the download ever to end."""
 
 
+class RangeRefused(Exception):
+    """A download of a range beyond the file's start got something else: the server ignored or
+    refused the ``Range``, or the file changed (``If-Range``)."""
+
+
+class Cancelled(Exception):
+    """The download was told to stop (``HttpDownload.cancel``)."""
+
+
 _RETRYABLE = (
     _Transient,
     requests.ConnectionError,
@@ -81,44 +95,13 @@ _RETRYABLE = (
 )
 
 
-def download(
-    name: str,
-    url: str,
-    part: Path,
-    report: Reporter,
-    session: requests.Session | None,
-    algorithms: Sequence[str],
-    bounds: DownloadBounds,
-    max_bytes: int,
-    resume: bool,
-    tap: Tap = NO_TAP,
-) -> Hashes:
-    """Download ``url`` into ``part``, hashing it; ``resume`` continues a ``part`` left before.
-    ``tap`` hears of every write, for a reader of the ``part`` while it arrives."""
-    http = HttpDownload(
-        name, url, part, report, session or requests.Session(), algorithms, bounds, max_bytes
-    )
-    http.tap = tap
-    try:
-        if resume and part.is_file():
-            http.adopt_part()
-        else:
-            part.unlink(missing_ok=True)
-        http.run()
-    finally:
-        if session is None:
-            http.session.close()
-    report(http.hashes.size, http.total, final=True)
-    return http.hashes
-
-
 class HttpDownload:
     def __init__(
         self,
         name: str,
         url: str,
         part: Path,
-        report: Reporter,
+        report: Progress,
         session: requests.Session,
         algorithms: Sequence[str],
         bounds: DownloadBounds,
@@ -131,8 +114,25 @@ class HttpDownload:
         self.hashes = Hashes(algorithms)
         self.total: int | None = None
         self.validator: str | None = None  # ETag or Last-Modified, for If-Range
+        self.accept_ranges = ""  # the last answer's Accept-Ranges
         self.tap: Tap = NO_TAP
+        self.start = 0
+        """Where ``part`` begins in the file: a range beyond the start (download.py) is not
+        restarted from nothing, and ends the download with RangeRefused instead."""
+        self.end: int | None = None
+        """Where in the file to stop; the end of the file if None."""
+        self.expected_total: int | None = None
+        """The file's size as another request of this download learned it, if any."""
+        self.writeback = True
+        """False for a file read back and deleted within seconds: writing it out is waste."""
+        self.on_accept: Callable[[], None] = _nothing
+        """Called once an attempt's answer is accepted, before its body is read."""
+        self._cancelled = threading.Event()
         self._deadline = time.monotonic() + bounds.deadline
+
+    def cancel(self) -> None:
+        """Stops the download before its next chunk or attempt, with Cancelled."""
+        self._cancelled.set()
 
     def adopt_part(self) -> None:
         """Hash what an earlier run left, so that the checksums cover the whole file."""
@@ -147,6 +147,8 @@ class HttpDownload:
         while True:
             attempt += 1
             try:
+                if self._cancelled.is_set():
+                    raise Cancelled()
                 self._attempt()
                 return
             except requests.exceptions.SSLError as exc:
@@ -175,19 +177,22 @@ class HttpDownload:
         time.sleep(delay)
 
     def _attempt(self) -> None:
-        offset = self.hashes.size
+        offset = self.start + self.hashes.size
         # Identity encoding: a content-coded body is not the file the checksums describe.
         headers = {"Accept-Encoding": "identity"}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
+        if offset or self.end is not None:
+            last = "" if self.end is None else str(self.end - 1)
+            headers["Range"] = f"bytes={offset}-{last}"
             if self.validator:
                 headers["If-Range"] = self.validator
         timeout = self.bounds.timeout
         with self.session.get(self.url, headers=headers, stream=True, timeout=timeout) as resp:
             self._accept(resp, offset)
+            self.on_accept()
             self._receive(resp)
-        if self.total is not None and self.hashes.size != self.total:
-            raise _Transient(f"connection closed after {self.hashes.size} of {self.total} bytes")
+        end = self.total if self.end is None else self.end
+        if end is not None and self.start + self.hashes.size != end:
+            raise _Transient(f"connection closed at byte {self.start + self.hashes.size} of {end}")
 
     def _accept(self, resp: requests.Response, offset: int) -> None:
         """Check the response's status and headers, restarting when it is not the rest of the
@@ -204,6 +209,9 @@ class HttpDownload:
                 self._restart()
                 raise _Transient(f"unusable Content-Range for bytes={offset}-")
             self.total = None if match.group(2) == "*" else int(match.group(2))
+            if self.expected_total is not None and self.total != self.expected_total:
+                self._restart()  # another file than the one the download began with
+                raise _Transient(f"the file is now {self.total} bytes, not {self.expected_total}")
         elif status == 200:
             if offset:
                 self._restart()  # Range ignored, or If-Range found the file changed
@@ -223,6 +231,7 @@ class HttpDownload:
         etag = resp.headers.get("ETag")
         strong_etag = etag if etag and not etag.startswith("W/") else None
         self.validator = strong_etag or resp.headers.get("Last-Modified")
+        self.accept_ranges = resp.headers.get("Accept-Ranges", "").strip().lower()
 
     def _receive(self, resp: requests.Response) -> None:
         bounds = self.bounds
@@ -233,10 +242,14 @@ class HttpDownload:
             # read1 returns what has arrived: a read of a fixed size waits until it is all there,
             # so a trickle could hold one read, and every check between reads, for days.
             while chunk := resp.raw.read1(CHUNK, decode_content=False):
+                if self._cancelled.is_set():
+                    raise Cancelled()
+                if self.end is not None:
+                    chunk = chunk[: self.end - self.start - self.hashes.size]
                 out.write(chunk)
                 out.flush()
                 self.hashes.update(chunk)
-                if self.hashes.size - written_back >= WRITEBACK_EVERY:
+                if self.writeback and self.hashes.size - written_back >= WRITEBACK_EVERY:
                     start_writeback(out.fileno())
                     written_back = self.hashes.size
                 self.tap.grew(self.hashes.size)
@@ -255,8 +268,12 @@ class HttpDownload:
                             f"minimum rate of {human_size(bounds.min_rate)}/s"
                         )
                     window_start, window_bytes = now, 0
+                if self.end is not None and self.start + self.hashes.size >= self.end:
+                    return  # the rest of the body is another range's
 
     def _restart(self) -> None:
+        if self.start:
+            raise RangeRefused(f"bytes={self.start + self.hashes.size}- not served as asked")
         self.part.unlink(missing_ok=True)
         self.hashes = Hashes(self.algorithms)
         self.tap.restarted()
@@ -278,3 +295,7 @@ class HttpDownload:
             f"({self.limit} bytes); the download was stopped and removed",
             self.max_bytes,
         )
+
+
+def _nothing() -> None:
+    pass

@@ -11,9 +11,10 @@ import pytest
 
 from components.bounds import ImageTooLargeError
 from components.checksums import Hashes
+from components.download import download
 from components.fetch import fetch
 from components.fetch_errors import FetchError
-from components.http_download import DownloadBounds, download
+from components.http_download import DownloadBounds
 from components.progress import Reporter
 from tests.unit.served import FAST, SIZE, Served, assert_clean, file_checksum, write_random
 
