@@ -11,24 +11,29 @@ connection goes on from the start.
 Each range lands in a file of its own (``<part>.<n>``) and is appended to the ``.part``, hashed,
 when the bytes before it are there. So the ``.part`` is always a prefix of the file: what a
 later run resumes, what upload_stream.py follows, and what the checksum is computed over, in
-order. ``If-Range`` makes a file replaced meanwhile answer with all of itself instead of a range
-of the new version, and the ranges are then given up: a range that fails, or that the server
-will not serve as asked, costs only speed, since the first connection then carries on from where
-the ``.part`` ends, with every bound of one download (http_download.py).
+order. Every range must come from the file the split was made from: its size, and its validator,
+sent as ``If-Range`` and checked in each answer. A range that fails, stalls (``range_stall``),
+or is not served as asked costs only speed: what it holds is appended, and the first connection
+fetches the rest of it, with every bound of one download (http_download.py), while the ranges
+after it go on. When the first connection finds another file (its own resume answered with all
+of a changed file), every range is given up and it goes on alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import requests
 
 from components.checksums import Hashes
+from components.download_bounds import DownloadBounds
 from components.files import CHUNK, start_writeback
-from components.http_download import DownloadBounds, HttpDownload
+from components.http_download import HttpDownload
 from components.progress import Progress, Reporter
 from components.tap import NO_TAP, Tap
 
@@ -82,37 +87,55 @@ class _Received:
     def __init__(self, report: Reporter) -> None:
         self._report = report
         self._sizes: dict[int, int] = {}
+        self._last: dict[int, float] = {}
         self._lock = threading.Lock()
 
     def of(self, index: int) -> Progress:
+        self._last[index] = time.monotonic()
+
         def update(size: int, total: int | None) -> None:
             with self._lock:
                 self._sizes[index] = size
+                self._last[index] = time.monotonic()
                 self._report(sum(self._sizes.values()), total)
 
         return update
 
-    def drop(self, index: int) -> None:
-        """Forget a range's bytes: appended to the first's, or given up."""
+    def quiet(self, index: int) -> float:
+        """Seconds since connection ``index`` last received anything (or started)."""
+        return time.monotonic() - self._last[index]
+
+    def moved(self, index: int, first_size: int, total: int | None) -> None:
+        """A range's bytes now count as the first connection's: appended, or given up."""
         with self._lock:
             self._sizes.pop(index, None)
+            self._sizes[0] = first_size
+            self._report(sum(self._sizes.values()), total)
 
 
 @dataclass
 class _Range:
     index: int
     download: HttpDownload
-    error: Exception | None = None
     thread: threading.Thread = field(init=False)
 
     def __post_init__(self) -> None:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        try:
+        # A failed range only leaves its rest to the first connection.
+        with contextlib.suppress(Exception):
             self.download.run()
-        except Exception as exc:  # a failed range only costs the split
-            self.error = exc
+
+    def wait(self, received: _Received, stall: float) -> None:
+        """Wait until the range is over (done or failed) or stalled: nothing for ``stall`` s."""
+        while self.thread.is_alive() and received.quiet(self.index) < stall:
+            self.thread.join(timeout=min(stall, 0.5))
+
+    def stop(self) -> None:
+        self.download.cancel()
+        self.thread.join(timeout=1.0)  # blocked in a read, it writes nothing more anyway
+        self.download.session.close()
 
     def remove(self) -> None:
         self.download.part.unlink(missing_ok=True)
@@ -141,7 +164,8 @@ class _Ranges:
             return
         edges = [start + (total - start) * i // count for i in range(count + 1)]
         first.end = edges[1]
-        # A range that fails falls back on the first connection: retrying it long only delays.
+        first.pinned_total = total
+        # A range that fails is taken over by the first connection: retrying it long only delays.
         range_bounds = replace(bounds, retries=1, max_attempts=3)
         for index in range(1, count):
             self._start(index, edges[index], edges[index + 1], range_bounds)
@@ -158,53 +182,52 @@ class _Ranges:
             bounds,
             first.max_bytes,
         )
-        http.start, http.end, http.expected_total = begin, end, first.total
-        http.validator, http.writeback = first.validator, False
+        http.start, http.end = begin, end
+        http.pinned_total, http.validator = first.pinned_total, first.validator
+        http.writeback = False
         item = _Range(index, http)
         self._ranges.append(item)
         item.thread.start()
 
     def append_all(self) -> None:
-        """Append each range to the first connection's ``.part`` in order; from a range that
-        failed on, the first connection downloads the rest itself."""
+        """Append each range to the first connection's ``.part`` in order. Of a range that
+        failed or stalled, what it holds is appended and the first connection fetches the rest;
+        the ranges after it go on."""
         first = self._first
         while self._ranges:
             item = self._ranges.pop(0)
-            item.thread.join()
-            item.download.session.close()
-            if item.error is not None:
-                item.remove()
-                self._received.drop(item.index)
-                self.abandon()
-                first.run()
-                return
+            item.wait(self._received, first.bounds.range_stall)
+            item.stop()
             self._append(item)
+            if first.hashes.size < item.download.end:
+                first.end = item.download.end
+                first.run()
+        first.end = None
 
     def _append(self, item: _Range) -> None:
         first = self._first
-        self._received.drop(item.index)
-        report = self._received.of(0)
-        with item.download.part.open("rb") as source, first.part.open("ab") as out:
-            while chunk := source.read(CHUNK):
+        with first.part.open("ab") as out:
+            for chunk in _held(item.download.part):
                 out.write(chunk)
                 out.flush()
                 first.hashes.update(chunk)
                 first.tap.grew(first.hashes.size)
-                report(first.hashes.size, first.total)
             start_writeback(out.fileno())
         item.remove()
+        self._received.moved(item.index, first.hashes.size, first.total)
 
     def abandon(self) -> None:
-        """Stop every range still running and remove what they wrote."""
+        """Stop every range still running and remove what they wrote: the first connection
+        goes on alone, as a download of one connection."""
         for item in self._ranges:
-            item.download.cancel()
+            item.download.cancel()  # all at once: each stop may wait
         for item in self._ranges:
-            item.thread.join(timeout=1.0)
-            item.download.session.close()
+            item.stop()
             item.remove()
-            self._received.drop(item.index)
+            self._received.moved(item.index, self._first.hashes.size, self._first.total)
         self._ranges.clear()
-        self._first.end = None
+        first = self._first
+        first.end = first.pinned_total = None
 
 
 class _Restarts:
@@ -223,6 +246,17 @@ class _Restarts:
     def restarted(self) -> None:
         self._ranges.abandon()
         self._tap.restarted()
+
+
+def _held(path: Path) -> Iterator[bytes]:
+    """What a range wrote, in chunks: nothing if it wrote nothing."""
+    try:
+        source = path.open("rb")
+    except FileNotFoundError:
+        return
+    with source:
+        while chunk := source.read(CHUNK):
+            yield chunk
 
 
 def _nothing() -> None:

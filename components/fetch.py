@@ -51,9 +51,9 @@ from components.bounds import DEFAULT_MAX_IMAGE_BYTES, ImageTooLargeError, file_
 from components.checksums import CONTENT_ALGORITHM, Checksum, Hashes, verified_checksum
 from components.decompress import compression, decompress, too_large_when_decompressed
 from components.download import download
+from components.download_bounds import DEFAULT_BOUNDS, DownloadBounds
 from components.fetch_errors import ChecksumMismatch, FetchError
 from components.files import fsync, locked
-from components.http_download import DEFAULT_BOUNDS, DownloadBounds
 from components.local_source import copy_local, local_path
 from components.progress import Progress, Reporter
 from components.tap import NO_TAP, Tap

@@ -22,7 +22,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -30,6 +29,7 @@ import urllib3
 
 from components.bounds import ImageTooLargeError, file_size_limit, human_size
 from components.checksums import Hashes
+from components.download_bounds import DownloadBounds
 from components.fetch_errors import FetchError
 from components.files import CHUNK, WRITEBACK_EVERY, start_writeback
 from components.progress import Progress
@@ -37,36 +37,7 @@ from components.tap import NO_TAP, Tap
 from components.urls import shown
 
 MAX_BACKOFF = 60.0
-# 20 GiB at 1 MiB/s takes 5.7 h: longer than that, a download is not going to end well.
-DEADLINE_SECONDS = 6 * 3600.0
-# A 20 GiB image at this rate would still take 3.6 days: anything slower is no download.
-MIN_RATE = 64 * 1024
-RATE_WINDOW_SECONDS = 60.0
-
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+|\*)")
-
-
-@dataclass(frozen=True)
-class DownloadBounds:
-    retries: int = 5
-    """Consecutive failed attempts that got no further than any attempt before them."""
-    max_attempts: int = 20
-    deadline: float = DEADLINE_SECONDS
-    """Seconds one download may take, all attempts and waits included."""
-    min_rate: float = MIN_RATE
-    """Bytes per second an attempt must receive, averaged over each ``rate_window``."""
-    rate_window: float = RATE_WINDOW_SECONDS
-    backoff: float = 1.0
-    """Seconds before the first retry, doubling with each consecutive failure."""
-    timeout: float = 60.0
-    """Seconds to connect, and of silence while reading."""
-    connections: int = 4
-    """Connections one download may open at once, each for its own range (download.py)."""
-    range_size: int = 32 << 20
-    """The fewest bytes worth a connection of their own."""
-
-
-DEFAULT_BOUNDS = DownloadBounds()
 
 
 class _Transient(Exception):
@@ -121,8 +92,9 @@ class HttpDownload:
         restarted from nothing, and ends the download with RangeRefused instead."""
         self.end: int | None = None
         """Where in the file to stop; the end of the file if None."""
-        self.expected_total: int | None = None
-        """The file's size as another request of this download learned it, if any."""
+        self.pinned_total: int | None = None
+        """The size of the file ranges were split from (download.py): while set, an answer must
+        show that size and a validator, or it may be another file's."""
         self.writeback = True
         """False for a file read back and deleted within seconds: writing it out is waste."""
         self.on_accept: Callable[[], None] = _nothing
@@ -131,7 +103,8 @@ class HttpDownload:
         self._deadline = time.monotonic() + bounds.deadline
 
     def cancel(self) -> None:
-        """Stops the download before its next chunk or attempt, with Cancelled."""
+        """Stops the download before its next chunk or attempt, with Cancelled; a ``part`` it
+        opens after this is removed (a range given up, download.py, leaves nothing)."""
         self._cancelled.set()
 
     def adopt_part(self) -> None:
@@ -181,7 +154,8 @@ class HttpDownload:
         # Identity encoding: a content-coded body is not the file the checksums describe.
         headers = {"Accept-Encoding": "identity"}
         if offset or self.end is not None:
-            last = "" if self.end is None else str(self.end - 1)
+            # The first connection asks as a download of one connection would: to the end.
+            last = str(self.end - 1) if self.start and self.end is not None else ""
             headers["Range"] = f"bytes={offset}-{last}"
             if self.validator:
                 headers["If-Range"] = self.validator
@@ -204,19 +178,12 @@ class HttpDownload:
             self._restart()  # the .part is not a prefix of what the server has now
             raise _Transient(f"HTTP 416 for bytes={offset}-")
         if status == 206:
-            match = _CONTENT_RANGE.fullmatch(resp.headers.get("Content-Range", ""))
-            if match is None or int(match.group(1)) != offset:
-                self._restart()
-                raise _Transient(f"unusable Content-Range for bytes={offset}-")
-            self.total = None if match.group(2) == "*" else int(match.group(2))
-            if self.expected_total is not None and self.total != self.expected_total:
-                self._restart()  # another file than the one the download began with
-                raise _Transient(f"the file is now {self.total} bytes, not {self.expected_total}")
+            self._accept_partial(resp, offset)
         elif status == 200:
             if offset:
                 self._restart()  # Range ignored, or If-Range found the file changed
             length = resp.headers.get("Content-Length")
-            self.total = int(length) if length and length.isdigit() else None
+            self.total = int(length) if length and length.isascii() and length.isdigit() else None
         else:
             raise self._error(f"HTTP {status} {resp.reason}")
         encoding = resp.headers.get("Content-Encoding", "").strip().lower()
@@ -228,15 +195,37 @@ class HttpDownload:
             )
         if self.total is not None and self.total > self.limit:
             raise self._too_large(f"the server announces {self.total}")
-        etag = resp.headers.get("ETag")
-        strong_etag = etag if etag and not etag.startswith("W/") else None
-        self.validator = strong_etag or resp.headers.get("Last-Modified")
+        # A 206 without a validator keeps the one the download began with, for the next If-Range.
+        if status == 200 or self.validator is None:
+            self.validator = _validator(resp)
         self.accept_ranges = resp.headers.get("Accept-Ranges", "").strip().lower()
+
+    def _accept_partial(self, resp: requests.Response, offset: int) -> None:
+        """A 206 must be the rest of the ``.part``, of the file the ``.part`` began with:
+        restart when it is not (a server that ignores If-Range sends another version)."""
+        match = _CONTENT_RANGE.fullmatch(resp.headers.get("Content-Range", ""))
+        if match is None or int(match.group(1)) != offset:
+            self._restart()
+            raise _Transient(f"unusable Content-Range for bytes={offset}-")
+        self.total = None if match.group(2) == "*" else int(match.group(2))
+        answered = _validator(resp)
+        pinned = self.pinned_total is not None
+        if (pinned and (self.total != self.pinned_total or answered is None)) or _differ(
+            answered, self.validator
+        ):
+            self._restart()
+            raise _Transient(
+                f"another version of the file: {self.total} bytes, validator {answered}, where "
+                f"the download began with {self.pinned_total or 'a file'} of {self.validator}"
+            )
 
     def _receive(self, resp: requests.Response) -> None:
         bounds = self.bounds
         window_start, window_bytes = time.monotonic(), 0
         with self.part.open("ab") as out:
+            if self._cancelled.is_set():  # given up while its answer was on its way
+                self.part.unlink(missing_ok=True)
+                raise Cancelled()
             self.tap.receiving(self.part, self.total)
             written_back = self.hashes.size
             # read1 returns what has arrived: a read of a fixed size waits until it is all there,
@@ -295,6 +284,24 @@ class HttpDownload:
             f"({self.limit} bytes); the download was stopped and removed",
             self.max_bytes,
         )
+
+
+def _validator(resp: requests.Response) -> str | None:
+    """The answer's strong ETag, else its Last-Modified: what ``If-Range`` may send back. A
+    value that is no valid header value (a folded line) is none: requests would refuse it."""
+    etag = resp.headers.get("ETag")
+    strong_etag = etag if etag and not etag.startswith("W/") else None
+    value = (strong_etag or resp.headers.get("Last-Modified") or "").strip()
+    if not value or any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        return None
+    return value
+
+
+def _differ(answered: str | None, held: str | None) -> bool:
+    """Two validators of the same kind (ETag or Last-Modified) that name different versions."""
+    if answered is None or held is None:
+        return False
+    return answered.startswith('"') == held.startswith('"') and answered != held
 
 
 def _nothing() -> None:

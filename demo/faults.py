@@ -18,6 +18,7 @@ class Fault:
     ranges: Ranges = "honour"  # "refuse": 416 to any Range; "ignore": the whole file
     gzip: bool = False  # or send the whole file with Content-Encoding: gzip
     unsized: bool = False  # or send no Content-Length: the body ends with the connection
+    etag: str | None = None  # or answer under this ETag, whatever If-Range says
 
 
 class FaultPlan:
@@ -37,6 +38,11 @@ class FaultPlan:
 
     def throttle(self, path: str, rate: int, times: int = 1) -> FaultPlan:
         return self._add(path, Fault(times, rate=rate))
+
+    def relabel(self, path: str, etag: str, times: int = 1) -> FaultPlan:
+        """Answer under another ETag and ignore If-Range: a server that serves another version
+        of the file as asked, or whose replicas each label it their own way."""
+        return self._add(path, Fault(times, etag=etag))
 
     def unsized(self, path: str, times: int = 1) -> FaultPlan:
         return self._add(path, Fault(times, unsized=True))

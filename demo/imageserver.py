@@ -59,6 +59,12 @@ class _Server(ThreadingHTTPServer):
         with self._log_lock:
             return list(self.entries)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that has what it asked for closes the connection (a range read to its end,
+        # a head inspected): no error of the server's, so no traceback on its stderr.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -117,6 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
         size = stat.st_size
         # The inode changes when a file is replaced by rename, even within one mtime tick.
         etag = f'"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{size:x}"'
+        if_range = self.headers.get("If-Range", etag)
+        if fault is not None and fault.etag is not None:
+            etag = if_range = fault.etag
         if fault is not None and fault.gzip:
             self._send_gzip(handle, body, answer)
             return
@@ -125,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
         status = 200
         if range_header and ranges == "refuse":
             parsed: tuple[int, int] | Literal["unsatisfiable"] | None = "unsatisfiable"
-        elif range_header and ranges == "honour" and self.headers.get("If-Range", etag) == etag:
+        elif range_header and ranges == "honour" and if_range == etag:
             parsed = _parse_range(range_header, size)
         else:
             parsed = None

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from components.checksums import Checksum
-from components.http_download import DownloadBounds
+from components.download_bounds import DownloadBounds
 from demo.imageserver import FaultPlan, RunningServer
 
 SIZE = 3 * (1 << 20) + 4321  # several chunks, not chunk-aligned

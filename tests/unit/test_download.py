@@ -13,8 +13,8 @@ import pytest
 
 from components.checksums import Hashes
 from components.download import download
+from components.download_bounds import DownloadBounds
 from components.fetch_errors import FetchError
-from components.http_download import DownloadBounds
 from components.progress import Reporter
 from tests.unit.served import FAST, SIZE, Served, write_random
 
@@ -114,7 +114,13 @@ def test_no_split_without_a_size(served: Served, tmp_path: Path, disk: str) -> N
     assert ranges(served) == [None]
 
 
-def test_ranges_answered_with_the_whole_file_fall_back_on_the_first_connection(
+def taken_over(index: int) -> str:
+    """The Range header of the first connection fetching the ``index``th of four ranges itself:
+    to the end, as a download of one connection asks."""
+    return f"bytes={SIZE * index // 4}-"
+
+
+def test_ranges_answered_with_the_whole_file_are_fetched_by_the_first_connection(
     served: Served, tmp_path: Path, disk: str
 ) -> None:
     """What a server ignoring Range does, and what If-Range makes a replaced file do."""
@@ -124,9 +130,60 @@ def test_ranges_answered_with_the_whole_file_fall_back_on_the_first_connection(
     hashes = get(served, tmp_path)
 
     assert hashes.hexdigests() == {"sha256": disk}
-    statuses = [entry["status"] for entry in served.requests()]
-    assert statuses[:4] == [200, 200, 200, 200]  # the first connection's, then the ranges'
-    assert ranges(served)[-1] == f"bytes={SIZE // 4}-"  # the first carried on from its range
+    answers = [(entry["range"], entry["status"]) for entry in served.requests()]
+    assert [status for _, status in answers[:4]] == [200, 200, 200, 200]
+    assert answers[4:] == [(taken_over(1), 206), (taken_over(2), 206), (taken_over(3), 206)]
+    assert sorted(path.name for path in tmp_path.glob("disk.part*")) == ["disk.part"]
+
+
+def test_a_range_of_another_version_is_refused_and_fetched_by_the_first_connection(
+    served: Served, tmp_path: Path, disk: str
+) -> None:
+    """A server that ignores If-Range answers a range under another ETag: those bytes may be
+    another file's, and are not spliced in."""
+    served.faults.throttle("disk.raw", rate=FOREVER)
+    served.faults.relabel("disk.raw", '"another-version"', times=3)
+
+    hashes = get(served, tmp_path)
+
+    assert hashes.hexdigests() == {"sha256": disk}
+    assert ranges(served)[4:] == [taken_over(1), taken_over(2), taken_over(3)]
+
+
+def test_a_stalled_range_is_taken_over_by_the_first_connection(
+    served: Served, tmp_path: Path, disk: str
+) -> None:
+    """A range trickling a byte a second would hold the download until its rate check, a minute
+    on; the first connection, done with its own range, fetches the rest of it instead."""
+    served.faults.throttle("disk.raw", rate=FOREVER)
+    served.faults.throttle("disk.raw", rate=1)  # the first range to ask
+    tap = Recorder()
+
+    hashes = get(served, tmp_path, replace(SPLIT, range_stall=0.5), tap)
+
+    assert hashes.hexdigests() == {"sha256": disk}
+    asked = [entry.removeprefix("bytes=").split("-") for entry in ranges(served)[1:]]
+    ((begin, to_the_end),) = asked[3:]
+    assert to_the_end == ""
+    assert any(0 <= int(begin) - int(start) < 5 for start, _ in asked[:3])
+    assert tap.sizes == sorted(tap.sizes) and tap.restarts == 0
+
+
+def test_the_first_connection_finding_another_version_starts_again_alone(
+    served: Served, tmp_path: Path, disk: str
+) -> None:
+    """Its own resume is answered under another ETag: the ranges are of the file it began with,
+    so they are given up and the download starts again from nothing, over one connection."""
+    served.faults.truncate("disk.raw", after=1000)
+    served.faults.throttle("disk.raw", rate=FOREVER, times=3)  # the ranges
+    served.faults.relabel("disk.raw", '"another-version"')
+    tap = Recorder()
+
+    hashes = get(served, tmp_path, replace(SPLIT, backoff=1.0), tap)
+
+    assert hashes.hexdigests() == {"sha256": disk}
+    assert tap.restarts == 1
+    assert ranges(served)[-1] is None  # from nothing, the whole file
     assert sorted(path.name for path in tmp_path.glob("disk.part*")) == ["disk.part"]
 
 
@@ -155,7 +212,7 @@ def test_a_range_that_keeps_failing_costs_only_speed(
     hashes = get(served, tmp_path)
 
     assert hashes.hexdigests() == {"sha256": disk}
-    assert ranges(served)[-1] == f"bytes={SIZE // 4}-"
+    assert ranges(served)[7:] == [taken_over(1), taken_over(2), taken_over(3)]
     assert sorted(path.name for path in tmp_path.glob("disk.part*")) == ["disk.part"]
 
 

@@ -12,9 +12,9 @@ import pytest
 from components.bounds import ImageTooLargeError
 from components.checksums import Hashes
 from components.download import download
+from components.download_bounds import DownloadBounds
 from components.fetch import fetch
 from components.fetch_errors import FetchError
-from components.http_download import DownloadBounds
 from components.progress import Reporter
 from tests.unit.served import FAST, SIZE, Served, assert_clean, file_checksum, write_random
 
