@@ -37,6 +37,10 @@ from components.tap import NO_TAP, Tap
 from components.urls import shown
 
 MAX_BACKOFF = 60.0
+READ_SIZE = 256 << 10
+"""The most one read of the body returns. Each read allocates a buffer of this size, which the
+allocator's per-thread arenas keep once freed: four 256 MiB downloads over four connections each
+peaked 22 MiB higher with 1 MiB reads (the files' CHUNK) than with these, in no less time."""
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+|\*)")
 
 
@@ -230,7 +234,7 @@ class HttpDownload:
             written_back = self.hashes.size
             # read1 returns what has arrived: a read of a fixed size waits until it is all there,
             # so a trickle could hold one read, and every check between reads, for days.
-            while chunk := resp.raw.read1(CHUNK, decode_content=False):
+            while chunk := resp.raw.read1(READ_SIZE, decode_content=False):
                 if self._cancelled.is_set():
                     raise Cancelled()
                 if self.end is not None:

@@ -112,10 +112,11 @@ def arrivals(admin: Connection, image_server: RunningServer, tmp_path: Path) -> 
         arrivals.cleanup()
 
 
-def served(image_server: RunningServer, stem: str) -> tuple[Path, str]:
+def served(image_server: RunningServer, stem: str, data: int = 16 * MiB) -> tuple[Path, str]:
     root: Path = image_server.root  # type: ignore[attr-defined]
-    path = make_qcow2(root, f"{stem}-{uuid.uuid4().hex[:8]}", 16 * MiB, 16 * MiB)
-    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+    path = make_qcow2(root, f"{stem}-{uuid.uuid4().hex[:8]}", data, data)
+    with path.open("rb") as source:
+        return path, hashlib.file_digest(source, "sha256").hexdigest()
 
 
 def test_a_slow_download_is_in_glance_before_it_ends_and_public_only_once_verified(
@@ -135,6 +136,27 @@ def test_a_slow_download_is_in_glance_before_it_ends_and_public_only_once_verifi
     fetched_at = next(t for t, line in arrivals.said if ": fetched " in line)
     assert any(t < fetched_at and status == "saving" for t, status, _ in watch.seen)
     assert {v for t, _, v in watch.seen if t < fetched_at} == {"private"}
+
+
+def test_a_large_image_from_a_slow_store_comes_over_several_connections_into_glance(
+    arrivals: Arrivals, admin: Connection, image_server: RunningServer
+) -> None:
+    """96 MiB at 16 MiB/s per connection (a distant store): three ranges at once, appended in
+    order to the .part that Glance is fed while it grows."""
+    path, sha256 = served(image_server, "stream-ranges", data=96 * MiB)
+    image_server.faults.throttle(path.name, rate=16 * MiB, times=3)
+    job = arrivals.job(path, sha256)
+    with Watch(admin, job.spec.name) as watch:
+        image_id = arrivals.arrive(job)
+    arrivals.published(image_id, path)
+    asked = [entry["range"] for entry in image_server.entries if entry["path"] == f"/{path.name}"]
+    size = path.stat().st_size
+    thirds = [size * i // 3 for i in range(4)]
+    assert asked[0] is None and len(asked) == 3
+    assert set(asked[1:]) == {f"bytes={thirds[i]}-{thirds[i + 1] - 1}" for i in (1, 2)}
+    assert arrivals.saying("uploaded while downloading"), arrivals.said
+    fetched_at = next(t for t, line in arrivals.said if ": fetched " in line)
+    assert {v for t, _, v in watch.seen if t < fetched_at} <= {"private"}
 
 
 def test_a_download_that_starts_again_is_uploaded_from_the_verified_file(
