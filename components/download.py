@@ -202,7 +202,6 @@ class _Ranges:
             if first.hashes.size < item.download.end:
                 first.end = item.download.end
                 first.run()
-        first.end = None
 
     def _append(self, item: _Range) -> None:
         first = self._first
