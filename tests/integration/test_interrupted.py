@@ -20,6 +20,7 @@ from openstack.connection import Connection
 from pulumi import automation as auto
 
 from bench.images import make_qcow2
+from components.download_bounds import DEFAULT_BOUNDS
 from components.ownership import owner_tag
 from components.plan import INCOMPLETE
 from demo.imageserver import RunningServer
@@ -195,7 +196,11 @@ def test_tokens_that_expire_during_the_run_are_renewed(
     """Every token this run starts with (the program's, the openstack provider's) has expired by
     the time the image is uploaded and adopted: both log in again and the run succeeds."""
     stack, path = big_image_stack(new_stack, image_server, "renewed")
-    image_server.faults.throttle(path.name, rate=path.stat().st_size // (short_tokens + 10))
+    # Every connection of the download (download.py splits it into ranges) slow enough to last.
+    size = path.stat().st_size
+    connections = min(DEFAULT_BOUNDS.connections, size // DEFAULT_BOUNDS.range_size)
+    rate = size // connections // (short_tokens + 10)
+    image_server.faults.throttle(path.name, rate=rate, times=connections)
     started = time.monotonic()
     stack.up(color="never")
     assert time.monotonic() - started > short_tokens + 10
