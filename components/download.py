@@ -155,7 +155,7 @@ class _Ranges:
         """Called when an answer to the first connection is accepted: the first time, start a
         connection for each range past the first one's."""
         first = self._first
-        first.on_accept = _nothing
+        first.on_accept = None  # once: the first answer decides
         start, total, bounds = first.hashes.size, first.total, first.bounds
         if total is None or first.validator is None or first.accept_ranges != "bytes":
             return
@@ -256,7 +256,3 @@ def _held(path: Path) -> Iterator[bytes]:
     with source:
         while chunk := source.read(CHUNK):
             yield chunk
-
-
-def _nothing() -> None:
-    pass

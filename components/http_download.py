@@ -35,6 +35,7 @@ from components.files import CHUNK, WRITEBACK_EVERY, start_writeback
 from components.progress import Progress
 from components.tap import NO_TAP, Tap
 from components.urls import shown
+from components.validators import differ, validator
 
 MAX_BACKOFF = 60.0
 READ_SIZE = 256 << 10
@@ -101,7 +102,7 @@ class HttpDownload:
         show that size and a validator, or it may be another file's."""
         self.writeback = True
         """False for a file read back and deleted within seconds: writing it out is waste."""
-        self.on_accept: Callable[[], None] = _nothing
+        self.on_accept: Callable[[], None] | None = None
         """Called once an attempt's answer is accepted, before its body is read."""
         self._cancelled = threading.Event()
         self._deadline = time.monotonic() + bounds.deadline
@@ -166,7 +167,8 @@ class HttpDownload:
         timeout = self.bounds.timeout
         with self.session.get(self.url, headers=headers, stream=True, timeout=timeout) as resp:
             self._accept(resp, offset)
-            self.on_accept()
+            if self.on_accept is not None:
+                self.on_accept()
             self._receive(resp)
         end = self.total if self.end is None else self.end
         if end is not None and self.start + self.hashes.size != end:
@@ -201,7 +203,7 @@ class HttpDownload:
             raise self._too_large(f"the server announces {self.total}")
         # A 206 without a validator keeps the one the download began with, for the next If-Range.
         if status == 200 or self.validator is None:
-            self.validator = _validator(resp)
+            self.validator = validator(resp)
         self.accept_ranges = resp.headers.get("Accept-Ranges", "").strip().lower()
 
     def _accept_partial(self, resp: requests.Response, offset: int) -> None:
@@ -212,9 +214,9 @@ class HttpDownload:
             self._restart()
             raise _Transient(f"unusable Content-Range for bytes={offset}-")
         self.total = None if match.group(2) == "*" else int(match.group(2))
-        answered = _validator(resp)
+        answered = validator(resp)
         pinned = self.pinned_total is not None
-        if (pinned and (self.total != self.pinned_total or answered is None)) or _differ(
+        if (pinned and (self.total != self.pinned_total or answered is None)) or differ(
             answered, self.validator
         ):
             self._restart()
@@ -288,25 +290,3 @@ class HttpDownload:
             f"({self.limit} bytes); the download was stopped and removed",
             self.max_bytes,
         )
-
-
-def _validator(resp: requests.Response) -> str | None:
-    """The answer's strong ETag, else its Last-Modified: what ``If-Range`` may send back. A
-    value that is no valid header value (a folded line) is none: requests would refuse it."""
-    etag = resp.headers.get("ETag")
-    strong_etag = etag if etag and not etag.startswith("W/") else None
-    value = (strong_etag or resp.headers.get("Last-Modified") or "").strip()
-    if not value or any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
-        return None
-    return value
-
-
-def _differ(answered: str | None, held: str | None) -> bool:
-    """Two validators of the same kind (ETag or Last-Modified) that name different versions."""
-    if answered is None or held is None:
-        return False
-    return answered.startswith('"') == held.startswith('"') and answered != held
-
-
-def _nothing() -> None:
-    pass
