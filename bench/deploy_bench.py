@@ -21,7 +21,8 @@ connection, a distant object store) and each target format:
   ``ImageProperties``), its fresh ``up``, no-op ``up`` and preview;
 - fresh / no-op / preview: this project's ``pulumi up`` from an empty cache, then again, then
   ``pulumi preview`` (fresh ups, no-op ups and previews of floor and project alternated,
-  ``--repeats`` of each, the median kept: bench/fresh.py, bench/steady.py); peak RSS of the
+  ``--repeats`` fresh ups and ``--steady-repeats`` no-op ups and previews of each, the median
+  kept: bench/fresh.py, bench/steady.py); peak RSS of the
   whole ``pulumi up`` process tree; and per-phase times from the run's own event log
   (download, hashing, inspection, conversion, each Image's upload).
 
@@ -131,7 +132,7 @@ def _final_file(url: str, target: str, out: Path) -> Path:
 
 def measure(
     conn: Connection, pulumi: Pulumi, work: Path, bench: BenchSet, target: str,
-    method: str = "upload", every_log: bool = False, repeats: int = 3,
+    method: str = "upload", every_log: bool = False, repeats: int = 3, steady_repeats: int = 5,
 ) -> dict[str, Run]:  # fmt: skip
     tag = uuid.uuid4().hex[:6]
     root, paths, faults = served(work, tag, bench)
@@ -153,7 +154,7 @@ def measure(
             results.update(fresh)
             events = work / "events"
             results.update(
-                steady_runs(pulumi, floor_project, project, tag, repeats,
+                steady_runs(pulumi, floor_project, project, tag, steady_repeats,
                             events if every_log else None)
             )  # fmt: skip
             pulumi.run(project, "destroy", "--yes", "--stack", tag)
@@ -184,15 +185,22 @@ def main() -> None:
         "--event-logs", type=Path, help="keep every run's event log (all runs log) here"
     )
     parser.add_argument(
-        "--repeats", type=int, default=3, help="fresh ups, no-op ups, previews taken; median kept"
+        "--repeats", type=int, default=3, help="fresh ups taken of each; median kept"
     )
+    # A preview of 4 or 16 images lasts 2-3 s, and this program's fixed cost in it (importing
+    # openstacksdk, logging in, listing Glance: about 0.4 s) is a fifth of the floor's; two runs
+    # in a row of the same preview differ by as much (2.2-3.0 s measured), so three were too few.
+    parser.add_argument(
+        "--steady-repeats", type=int, default=5,
+        help="no-op ups and previews taken of each; median kept",
+    )  # fmt: skip
     args = parser.parse_args()
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(ROOT / ".devcloud" / "clouds.yaml")
     conn = openstack.connect(cloud="devcloud")
     print(
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, nproc {os.cpu_count()}, "
-        f"load {os.getloadavg()[0]:.2f}; fresh ups (up to {FRESH_UP_TO} images), no-op ups and "
-        f"previews: the median of {args.repeats}, "
+        f"load {os.getloadavg()[0]:.2f}; fresh ups (up to {FRESH_UP_TO} images): the median of "
+        f"{args.repeats}; no-op ups and previews: the median of {args.steady_repeats}; "
         "engine floor and project alternated"
     )
     sets = [BenchSet.parse(item) for item in args.sets.split(",") if item]
@@ -208,7 +216,7 @@ def main() -> None:
         for bench, target, method in runs:
             results = measure(
                 conn, pulumi, work, bench, target, method, args.event_logs is not None,
-                args.repeats,
+                args.repeats, args.steady_repeats,
             )  # fmt: skip
             if method == "upload":
                 fresh_by[bench.text, target] = results["fresh up"]
@@ -218,7 +226,8 @@ def main() -> None:
         small = None
         if args.small_mib:
             small_set = BenchSet(1, args.small_mib)
-            small = measure(conn, pulumi, work, small_set, "raw", repeats=1)["fresh up"]
+            runs_once = measure(conn, pulumi, work, small_set, "raw", repeats=1, steady_repeats=1)
+            small = runs_once["fresh up"]
         if args.event_logs:
             shutil.copytree(work / "events", args.event_logs, dirs_exist_ok=True)
     across_sets(sets, targets, fresh_by, small, args.small_mib)
