@@ -188,7 +188,7 @@ def main() -> None:
         "--repeats", type=int, default=3, help="fresh ups taken of each; median kept"
     )
     # A preview of 4 or 16 images lasts 2-3 s, and this program's fixed cost in it (importing
-    # openstacksdk, logging in, listing Glance: about 0.4 s) is a fifth of the floor's; two runs
+    # openstacksdk, logging in, listing Glance: about 0.4 s) is a sixth of the floor's; two runs
     # in a row of the same preview differ by as much (2.2-3.0 s measured), so three were too few.
     parser.add_argument(
         "--steady-repeats", type=int, default=5,
