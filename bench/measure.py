@@ -28,6 +28,10 @@ class Cpu:
     ``pulumi`` process tree, qemu-img)."""
     cloud: float = 0.0
     """The local cloud: Glance, Keystone and PostgreSQL, workers and exited children included."""
+    stolen: float = 0.0
+    """Time the hypervisor gave this machine's cores to other guests (/proc/stat ``steal``),
+    all cores: a run with seconds of it was timed on a busy host, and its wall times say more
+    about that host than about the program (2026-12-02: 720 s of it in 2.5 h)."""
 
     @property
     def total(self) -> float:
@@ -70,6 +74,11 @@ def _cloud_roots() -> list[int]:
     return [int(f.read_text().split()[0]) for f in files if f.exists()]
 
 
+def _stolen() -> float:
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
 def _own_cpu() -> float:
     usages = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return sum(usage.ru_utime + usage.ru_stime for usage in usages)
@@ -90,8 +99,9 @@ def settled_disk() -> None:
 def measured_cpu(cpu: Cpu) -> Iterator[None]:
     """Fills ``cpu`` with what the block cost this process, its children and the cloud."""
     roots = _cloud_roots()
-    here, cloud = _own_cpu(), _proc_tree_cpu(roots)
+    here, cloud, stolen = _own_cpu(), _proc_tree_cpu(roots), _stolen()
     yield
+    cpu.stolen = _stolen() - stolen
     cpu.here = _own_cpu() - here
     cpu.cloud = _proc_tree_cpu(roots) - cloud
 

@@ -51,14 +51,14 @@ def work_floor(r: dict[str, Run]) -> float:
 def runs_table(r: dict[str, Run]) -> None:
     cores = os.cpu_count() or 1
     print(
-        "| run | seconds | peak RSS MiB | CPU s here | CPU s cloud | CPU-bound minimum s |\n"
-        "|---|---|---|---|---|---|"
+        "| run | seconds | peak RSS MiB | CPU s here | CPU s cloud | CPU-bound minimum s "
+        "| stolen s |\n|---|---|---|---|---|---|---|"
     )
     for name, run in r.items():
         rss = f"{run.peak_rss_mib:.0f}" if run.peak_rss_mib else ""
         print(
             f"| {name} | {run.seconds:.2f} | {rss} | {run.cpu.here:.2f} | {run.cpu.cloud:.2f} "
-            f"| {run.cpu.total / cores:.2f} |"
+            f"| {run.cpu.total / cores:.2f} | {run.cpu.stolen:.2f} |"
         )
 
 
